@@ -1,0 +1,34 @@
+# Every target sets up .venv itself.  torch is pinned to the CPU build that these machines carry;
+# pyproject.toml states the supported range.
+PY      := .venv/bin/python
+STAMP   := .venv/.installed
+export WANDB_MODE ?= offline
+export ZOO_DATA_DIR ?= $(HOME)/.cache/physics-zoo
+
+.PHONY: demo test bench reproduce clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# the main job: a short fit of a small Ising model, then the published Ising checkpoints re-measured
+demo: $(STAMP)
+	.venv/bin/zoo fit --config configs/ising_cnn/demo.yaml
+	.venv/bin/zoo evaluate --model ising_cnn
+
+test: $(STAMP)
+	$(PY) -m pytest -q -n 2 tests 2>/dev/null || $(PY) -m pytest -q tests
+
+bench: $(STAMP)
+	$(PY) benchmarks/perf_metropolis.py
+	$(PY) benchmarks/perf_training.py
+	$(PY) benchmarks/perf_data.py
+
+reproduce: $(STAMP)
+	.venv/bin/zoo reproduce ising_cnn
+
+clean:
+	rm -rf .venv runs reports/*.tmp

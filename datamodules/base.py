@@ -1,0 +1,104 @@
+"""Shared DataModule machinery: recipe -> cache entry -> splits -> loaders."""
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from .cache import DatasetCache
+
+# init args that change how data is labelled, split or served, not which samples are generated;
+# they stay out of the recipe hash so that one cache entry serves them all
+LOADER_ARGS = {"batch_size", "num_workers", "data_dir", "gen_workers", "progress", "label", "eval_batch_size",
+               "val_fraction", "test_fraction", "eval_on"}
+
+
+class ZooDataModule(pl.LightningDataModule):
+    """Subclasses define `name`, `n_shards`, `shard_fn()` (picklable k -> arrays) and `make_splits(arrays)`.
+
+    The recipe is every init argument except LOADER_ARGS, so two configs that ask for the same data
+    share one cache entry (the Ising energy and magnetization models train on the same spins).
+    """
+
+    name = "dataset"
+
+    def __init__(self, batch_size: int = 256, num_workers: int = 0, data_dir: str | None = None,
+                 gen_workers: int | None = None, progress: bool = True, eval_batch_size: int | None = None):
+        super().__init__()
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or 4 * batch_size
+        self.num_workers = num_workers
+        self.data_dir = data_dir
+        self.gen_workers = gen_workers
+        self.progress = progress
+        self.splits: dict[str, TensorDataset] = {}
+
+    # -- recipe ---------------------------------------------------------------------------------
+    def recipe(self) -> dict:
+        sig = inspect.signature(type(self).__init__)
+        args = {k: getattr(self, k) for k in sig.parameters if k != "self" and k not in LOADER_ARGS}
+        return {"dataset": self.name, "version": getattr(self, "version", 1), **args}
+
+    @property
+    def n_shards(self) -> int:
+        raise NotImplementedError
+
+    def shard_fn(self):
+        raise NotImplementedError
+
+    def make_splits(self, arrays: dict) -> dict[str, TensorDataset]:
+        raise NotImplementedError
+
+    @property
+    def cache(self) -> DatasetCache:
+        return DatasetCache(self.name, self.recipe(), self.n_shards, root=self.data_dir)
+
+    # -- Lightning hooks ------------------------------------------------------------------------
+    def prepare_data(self) -> None:
+        c = self.cache
+        if not c.is_complete():
+            c.generate(self.shard_fn(), workers=self.gen_workers, progress=self.progress)
+            c.finalize()
+
+    def generate(self, rank: int = 0, world_size: int = 1) -> list[int]:
+        """This rank's share of the shards (for `zoo data generate` under torchrun)."""
+        return self.cache.generate(self.shard_fn(), workers=self.gen_workers, rank=rank, world_size=world_size,
+                                   progress=self.progress and rank == 0)
+
+    def setup(self, stage: str | None = None) -> None:
+        if not self.splits:
+            arrays = self.cache.load(self.shard_fn(), workers=self.gen_workers, progress=self.progress)
+            self.splits = self.make_splits(arrays)
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        if split not in self.splits:
+            raise RuntimeError(f"split {split!r} is empty or setup() was not called; have {list(self.splits)}")
+        return DataLoader(self.splits[split], batch_size=self.batch_size if shuffle else self.eval_batch_size,
+                          shuffle=shuffle, num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+
+    def train_dataloader(self):
+        return self._loader("train", True)
+
+    def val_dataloader(self):
+        return self._loader("val", False)
+
+    def test_dataloader(self):
+        return self._loader("test", False)
+
+    def predict_dataloader(self):
+        return self._loader("test", False)
+
+
+def per_shard_counts(total: int, shard_size: int) -> list[int]:
+    n = math.ceil(total / shard_size)
+    return [min(shard_size, total - k * shard_size) for k in range(n)]
+
+
+def as_dataset(x: np.ndarray, y: np.ndarray) -> TensorDataset:
+    return TensorDataset(torch.as_tensor(x), torch.as_tensor(y))

@@ -1,0 +1,59 @@
+"""The task base class (torchgeo BaseTask shape): hyperparameters are JSON primitives only.
+
+`__init__` saves hyperparameters and calls `configure_model()`, `configure_losses()`,
+`configure_metrics()`; subclasses override those three and the step logic.
+"""
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+
+OPTIMIZERS = ("adam", "adadelta_tf", "sgd")
+SCHEDULES = ("constant", "cosine")
+
+
+def build_optimizer(params, name: str, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adadelta_tf":
+        # TensorFlow-1 AdadeltaOptimizer(learning_rate=lr): the Adadelta step is multiplied by lr,
+        # with TF's defaults rho=0.95, epsilon=1e-8 (PyTorch's defaults are lr=1, rho=0.9, eps=1e-6)
+        return torch.optim.Adadelta(params, lr=lr, rho=0.95, eps=1e-8, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {name!r}")
+
+
+class ZooTask(pl.LightningModule):
+    registry_name = "?"
+    card: dict | None = None  # set by zoo.load_pretrained
+
+    def __init__(self, optimizer: str = "adam", lr: float = 1e-3, weight_decay: float = 0.0,
+                 lr_schedule: str = "constant"):
+        super().__init__()
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {optimizer!r}")
+        if lr_schedule not in SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {SCHEDULES}; got {lr_schedule!r}")
+        self.save_hyperparameters()
+        self.configure_model()
+        self.configure_losses()
+        self.configure_metrics()
+
+    def configure_model(self) -> None:
+        raise NotImplementedError
+
+    def configure_losses(self) -> None:
+        pass
+
+    def configure_metrics(self) -> None:
+        pass
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        opt = build_optimizer(self.parameters(), hp.optimizer, hp.lr, hp.weight_decay)
+        if hp.lr_schedule == "constant":
+            return opt
+        # cosine decay to zero over the run, stepped per epoch
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, self.trainer.max_epochs))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}

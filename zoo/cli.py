@@ -1,0 +1,46 @@
+"""The `zoo` command: LightningCLI verbs (fit/validate/test/predict) plus our own."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+LIGHTNING_VERBS = ("fit", "validate", "test", "predict")
+
+
+def lightning_main(args: list[str]) -> None:
+    from pytorch_lightning.cli import LightningCLI, SaveConfigCallback
+
+    from datamodules.base import ZooDataModule
+    from zoo.base import ZooTask
+
+    class LogConfigCallback(SaveConfigCallback):
+        """Writes config.yaml next to the run and logs the full resolved config to the logger
+        (LightningCLI does not push it to W&B by itself)."""
+
+        def save_config(self, trainer, pl_module, stage) -> None:
+            if trainer.logger is not None:
+                trainer.logger.log_hyperparams({"config": self.config.as_dict()})
+
+    class ZooCLI(LightningCLI):
+        def add_arguments_to_parser(self, parser) -> None:
+            # data facts flow from the DataModule to the model instead of being repeated in configs
+            parser.link_arguments("data.init_args.L", "model.init_args.L")
+
+    ZooCLI(ZooTask, ZooDataModule, subclass_mode_model=True, subclass_mode_data=True,
+           save_config_callback=LogConfigCallback, save_config_kwargs={"overwrite": True}, args=args,
+           auto_configure_optimizers=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in LIGHTNING_VERBS:
+        lightning_main(argv)
+        return 0
+    from zoo import commands
+
+    return commands.main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

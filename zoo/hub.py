@@ -1,0 +1,167 @@
+"""Pretrained weights: safetensors + a JSON card, verified by sha256 before anything is deserialized.
+
+    checkpoints/<model>/<variant>.safetensors   the state dict (never a pickle)
+    checkpoints/<model>/<variant>.json          the card: init_args, dataset, metrics, paper, training, sha256
+
+A card may carry a `url`; when the weights are not in the checkout they are downloaded into
+`$ZOO_DATA_DIR/weights/` and verified the same way.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import torch
+
+from .registry import get_model_class, unknown_name_error
+
+__all__ = ["ChecksumError", "checkpoints_root", "list_pretrained", "get_card", "load_pretrained", "publish",
+           "load_lightning_checkpoint", "sha256_file"]
+
+
+class ChecksumError(RuntimeError):
+    """The weights file does not match the sha256 its card promises; nothing was loaded."""
+
+
+def checkpoints_root() -> Path:
+    return Path(os.environ.get("ZOO_CHECKPOINTS", Path(__file__).resolve().parent.parent / "checkpoints"))
+
+
+def sha256_file(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _cards() -> dict[str, Path]:
+    root = checkpoints_root()
+    return {f"{p.parent.name}/{p.stem}": p for p in sorted(root.glob("*/*.json"))} if root.exists() else {}
+
+
+def list_pretrained(model: str | None = None) -> list[str]:
+    names = sorted(_cards())
+    if model is not None:
+        from .registry import list_models
+
+        if model not in list_models():
+            raise unknown_name_error("model", model, list_models())
+        names = [n for n in names if n.split("/")[0] == model]
+    return names
+
+
+def get_card(name: str) -> dict:
+    cards = _cards()
+    if name not in cards:
+        raise unknown_name_error("pretrained model", name, cards)
+    return json.loads(cards[name].read_text())
+
+
+def _download(url: str, sha256: str) -> Path:
+    cache = Path(os.environ.get("ZOO_DATA_DIR", Path.home() / ".cache" / "physics-zoo")) / "weights"
+    cache.mkdir(parents=True, exist_ok=True)
+    target = cache / f"{sha256}.safetensors"
+    if target.exists():
+        return target
+    fd, tmp = tempfile.mkstemp(dir=cache, suffix=".part")
+    os.close(fd)
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as f:
+            shutil.copyfileobj(r, f)
+        got = sha256_file(tmp)
+        if got != sha256:
+            raise ChecksumError(f"download from {url} has sha256 {got}, card says {sha256}; discarded")
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def weights_path(name: str, card: dict | None = None) -> Path:
+    card = card or get_card(name)
+    local = checkpoints_root() / f"{name}.safetensors"
+    if local.exists():
+        return local
+    if card.get("url"):
+        return _download(card["url"], card["sha256"])
+    raise FileNotFoundError(f"weights of {name} are not at {local} and its card has no url")
+
+
+def load_pretrained(name: str, map_location: str | torch.device = "cpu"):
+    """The published model `name` ('model/variant') in eval mode, with its card as `.card`."""
+    from safetensors.torch import load_file
+
+    card = get_card(name)
+    path = weights_path(name, card)
+    got = sha256_file(path)
+    if got != card["sha256"]:
+        raise ChecksumError(f"{path} has sha256 {got} but the card of {name} says {card['sha256']}; refusing to load")
+    cls = get_model_class(card["model"])
+    model = cls(**card["init_args"])
+    model.load_state_dict(load_file(str(path), device=str(map_location)))
+    model.card = card
+    return model.to(map_location).eval()
+
+
+def load_lightning_checkpoint(path, map_location="cpu") -> dict:
+    """A Lightning .ckpt for resuming or publishing, loaded with weights_only=True (no pickled code)."""
+    return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, text=True,
+                                       stderr=subprocess.DEVNULL).strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def publish(ckpt: str, name: str, config: str | None = None, metrics: list | None = None, paper: list | None = None,
+            dataset: dict | None = None, training: dict | None = None, notes: str = "", license: str = "MIT") -> Path:
+    """Write `checkpoints/<name>.safetensors` and its card from a Lightning checkpoint."""
+    from safetensors.torch import save_file
+
+    model_name = name.split("/")[0]
+    cls = get_model_class(model_name)
+    if "/" not in name:
+        raise ValueError(f"name must be 'model/variant'; got {name!r}")
+    state = load_lightning_checkpoint(ckpt)
+    init_args = dict(state["hyper_parameters"])
+    model = cls(**init_args)
+    model.load_state_dict(state["state_dict"])
+    out = checkpoints_root() / f"{name}.safetensors"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out))
+    import pytorch_lightning
+    import torchmetrics
+
+    card = {
+        "name": name,
+        "model": model_name,
+        "init_args": init_args,
+        "config": config,
+        "dataset": dataset or {},
+        "metrics": metrics or [],
+        "paper": paper or [],
+        "training": {"epochs": state.get("epoch", 0) + 1, "global_step": state.get("global_step"),
+                     "source_checkpoint": str(ckpt), "hardware": f"{platform.machine()} CPU x{os.cpu_count()}",
+                     "git_commit": _git_commit(), **(training or {})},
+        "versions": {"torch": torch.__version__, "pytorch_lightning": pytorch_lightning.__version__,
+                     "torchmetrics": torchmetrics.__version__, "python": platform.python_version()},
+        "published": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "notes": notes,
+        "sha256": sha256_file(out),
+        "license": license,
+    }
+    out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    return out

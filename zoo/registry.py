@@ -1,0 +1,38 @@
+"""One decorator, one name per architecture (timm-style); pretrained names are `model/variant`."""
+from __future__ import annotations
+
+import difflib
+import importlib
+
+_MODELS: dict[str, type] = {}
+# registry name -> module holding it; imported lazily so `import zoo` stays cheap
+_MODULES = {"ising_cnn": "zoo.ising_cnn"}
+
+
+def register_model(name: str):
+    def deco(cls):
+        if name in _MODELS and _MODELS[name] is not cls:
+            raise ValueError(f"model name {name!r} is registered twice")
+        _MODELS[name] = cls
+        cls.registry_name = name
+        return cls
+    return deco
+
+
+def unknown_name_error(kind: str, name: str, valid) -> KeyError:
+    valid = sorted(valid)
+    close = difflib.get_close_matches(name, valid, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return KeyError(f"unknown {kind} {name!r}.{hint} Valid: {', '.join(valid) or '(none)'}")
+
+
+def list_models() -> list[str]:
+    return sorted(set(_MODULES) | set(_MODELS))
+
+
+def get_model_class(name: str) -> type:
+    if name not in _MODELS:
+        if name not in _MODULES:
+            raise unknown_name_error("model", name, list_models())
+        importlib.import_module(_MODULES[name])
+    return _MODELS[name]
