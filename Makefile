@@ -20,7 +20,7 @@ demo: $(STAMP)
 	.venv/bin/zoo evaluate --model ising_cnn
 
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 tests 2>/dev/null || $(PY) -m pytest -q tests
+	$(PY) -m pytest -q tests
 
 bench: $(STAMP)
 	$(PY) benchmarks/perf_metropolis.py
