@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/perf_metropolis.py
 	$(PY) benchmarks/perf_training.py
 	$(PY) benchmarks/perf_data.py
+	$(PY) benchmarks/summarize.py
 
 reproduce: $(STAMP)
 	.venv/bin/zoo reproduce ising_cnn

@@ -28,7 +28,9 @@ def lightning_main(args: list[str]) -> None:
             parser.link_arguments("data.init_args.L", "model.init_args.L")
 
     ZooCLI(ZooTask, ZooDataModule, subclass_mode_model=True, subclass_mode_data=True,
-           save_config_callback=LogConfigCallback, save_config_kwargs={"overwrite": True}, args=args,
+           save_config_callback=LogConfigCallback, save_config_kwargs={"overwrite": True},
+           # args=None when they are the command line itself (LightningCLI warns when given both)
+           args=None if args == sys.argv[1:] else args,
            auto_configure_optimizers=False)
 
 

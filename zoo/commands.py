@@ -20,6 +20,16 @@ def _class_from_path(class_path: str):
     return getattr(importlib.import_module(mod), name)
 
 
+def config_header(path: str) -> str:
+    """The leading comment block of a config: where its choices (ours vs the paper's) are written down."""
+    lines = []
+    for line in open(path):
+        if not line.startswith("#"):
+            break
+        lines.append(line[1:].strip())
+    return " ".join(lines)
+
+
 def datamodule_from_config(cfg: dict):
     data = cfg["data"]
     return _class_from_path(data["class_path"]), dict(data.get("init_args", {}))
@@ -97,7 +107,9 @@ def cmd_publish(a) -> int:
     dataset = {"class_path": cfg["data"]["class_path"], "init_args": data_args, "recipe": dm.recipe(),
                "recipe_hash": dm.cache.hash}
     out = hub.publish(a.ckpt, a.name, config=a.config, dataset=dataset, paper=getattr(cls, "PAPER", {}).get(variant, []),
-                      training={"seed": cfg.get("seed_everything"), "wall_time_s": a.wall_time})
+                      training={"seed": cfg.get("seed_everything"), "wall_time_s": a.wall_time,
+                                "max_epochs": cfg.get("trainer", {}).get("max_epochs")},
+                      notes=config_header(a.config))
     # measure through the same verified path users load from
     model = zoo.load_pretrained(a.name)
     card = model.card

@@ -136,7 +136,8 @@ def publish(ckpt: str, name: str, config: str | None = None, metrics: list | Non
     if "/" not in name:
         raise ValueError(f"name must be 'model/variant'; got {name!r}")
     state = load_lightning_checkpoint(ckpt)
-    init_args = dict(state["hyper_parameters"])
+    # LightningCLI stores its own keys (`_class_path`, `_instantiator`) beside the init args
+    init_args = {k: v for k, v in state["hyper_parameters"].items() if not k.startswith("_")}
     model = cls(**init_args)
     model.load_state_dict(state["state_dict"])
     out = checkpoints_root() / f"{name}.safetensors"

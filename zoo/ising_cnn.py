@@ -237,6 +237,18 @@ def measure(model: IsingCNN, data_args: dict, seed: int | None = None, progress:
         out.append(_m("accuracy_tails", 1 - wrong[tails].float().mean(), split,
                       f"accuracy on |E| > {16 if model.L == 4 else int(1.5 * model.L ** 2)} J"))
         out.append(_m("energy_median_abs_error", (levels[pred] - E).abs().median(), split, "median |E - E_hat|", "J"))
+        if dm.eval_on == "split":
+            # Targeted sampling repeats the few states of extreme levels many times, and the hash
+            # split keeps each state on one side: a level can land wholly in test (8x8: both
+            # E = -128 states hash below the test cut), so it is never trained on.  Report that.
+            seen = torch.isin(y, dm.splits["train"].tensors[1].unique())
+            unseen = sorted(levels[y[~seen].unique()].int().tolist())
+            out.append(_m("accuracy_seen_levels", 1 - wrong[seen].float().mean(), split,
+                          f"accuracy on test configurations whose level occurs in the train split; "
+                          f"levels absent from train: {unseen}"))
+            u, first = np.unique(x.numpy().reshape(len(x), -1), axis=0, return_index=True)
+            out.append(_m("accuracy_unique", 1 - wrong[torch.as_tensor(first)].float().mean(), split,
+                          f"accuracy over the {len(u)} distinct test configurations (duplicates counted once)"))
         if model.L == 4:
             exact = ising.exact_thermodynamics(THERMO_TEMPS, 4)
             nn = model.thermodynamics(THERMO_TEMPS)

@@ -249,22 +249,51 @@ def _metropolis_kernel(spins, betas, n_sweeps, rng, checkerboard, E_rec, M_rec, 
         w8 = math.exp(-8.0 * betas[c])
         s = spins[c]
         rec = 0
+        # Checkerboard fast path, bit-identical to the plain loop (same site order, same draws):
+        # flat unsigned indices (no negative-index wraparound code), the two wrapping columns
+        # peeled off the row loop, and a branch-free site update.  The 53-bit integer draw r
+        # compares as r < ceil(w 2^53) exactly when _uniform(x) = r 2^-53 < w.  Every site draws
+        # a candidate value, but the chain state only advances when dE > 0, as before.
+        one53 = np.uint64(9007199254740992)
+        t4 = np.uint64(0) if not w4 > 0.0 else (one53 if w4 >= 1.0 else np.uint64(math.ceil(w4 * 9007199254740992.0)))
+        t8 = np.uint64(0) if not w8 > 0.0 else (one53 if w8 >= 1.0 else np.uint64(math.ceil(w8 * 9007199254740992.0)))
+        f = s.reshape(N)
+        uL = np.uint64(L)
+        one = np.uint64(1)
+        two = np.uint64(2)
         for sweep in range(n_sweeps):
             if checkerboard:
                 for parity in range(2):
                     for i in range(L):
-                        up = i - 1 if i > 0 else L - 1
-                        dn = i + 1 if i < L - 1 else 0
-                        for j in range((i + parity) % 2, L, 2):
-                            lf = j - 1 if j > 0 else L - 1
-                            rt = j + 1 if j < L - 1 else 0
-                            d = s[i, j] * (s[up, j] + s[dn, j] + s[i, lf] + s[i, rt])
-                            if d <= 0:
-                                s[i, j] = -s[i, j]
-                            else:
-                                st, x = _next(st)
-                                if _uniform(x) < (w4 if d == 2 else w8):
-                                    s[i, j] = -s[i, j]
+                        r = np.uint64(i) * uL
+                        u = np.uint64(i - 1 if i > 0 else L - 1) * uL
+                        dd = np.uint64(i + 1 if i < L - 1 else 0) * uL
+                        j = np.uint64((i + parity) % 2)
+                        if j == 0:  # column 0: left neighbour wraps to column L - 1
+                            sk = f[r]
+                            d = sk * (f[u] + f[dd] + f[r + uL - one] + f[r + (one if L > 1 else np.uint64(0))])
+                            z, x = _next(st)
+                            st = z if d > 0 else st
+                            thr = one53 if d <= 0 else (t4 if d == 2 else t8)
+                            f[r] = -sk if (x >> np.uint64(11)) < thr else sk
+                            j = two
+                        while j < uL - one:  # interior columns 1 .. L - 2
+                            k = r + j
+                            sk = f[k]
+                            d = sk * (f[u + j] + f[dd + j] + f[k - one] + f[k + one])
+                            z, x = _next(st)
+                            st = z if d > 0 else st
+                            thr = one53 if d <= 0 else (t4 if d == 2 else t8)
+                            f[k] = -sk if (x >> np.uint64(11)) < thr else sk
+                            j += two
+                        if j == uL - one:  # column L - 1: right neighbour wraps to column 0
+                            k = r + j
+                            sk = f[k]
+                            d = sk * (f[u + j] + f[dd + j] + f[k - one] + f[r])
+                            z, x = _next(st)
+                            st = z if d > 0 else st
+                            thr = one53 if d <= 0 else (t4 if d == 2 else t8)
+                            f[k] = -sk if (x >> np.uint64(11)) < thr else sk
             else:  # random site with replacement, as in the paper's Appendix B.1
                 for _ in range(N):
                     st, x = _next(st)
