@@ -18,8 +18,17 @@ import math
 import mpmath
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from datamodules.physics import ising as I
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """The transfer matrix is BLAS-bound; on 2 cores shared with training jobs a 2-thread OpenBLAS
+    ran 6-20x slower than a single thread (spin-waiting workers), so these tests use one."""
+    with threadpool_limits(1, user_api="blas"):
+        yield
 
 
 # --------------------------------------------------------------------------- independent references
