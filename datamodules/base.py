@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 from .cache import DatasetCache
 
@@ -15,6 +16,27 @@ from .cache import DatasetCache
 # they stay out of the recipe hash so that one cache entry serves them all
 LOADER_ARGS = {"batch_size", "num_workers", "data_dir", "gen_workers", "progress", "label", "eval_batch_size",
                "val_fraction", "test_fraction", "eval_on"}
+
+
+class EpochSeededSampler(RandomSampler):
+    """Shuffle order as a function of (seed, epoch) only.
+
+    The default RandomSampler draws from the global torch RNG, which Lightning checkpoints do not
+    save, so a run resumed from last.ckpt would see another data order than an uninterrupted one.
+    Lightning calls set_epoch every epoch, also after a resume; under DDP it swaps in a
+    DistributedSampler as usual.
+    """
+
+    def __init__(self, data_source, seed: int = 0):
+        super().__init__(data_source)
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        yield from torch.randperm(len(self.data_source), generator=g).tolist()
 
 
 class ZooDataModule(pl.LightningDataModule):
@@ -79,8 +101,10 @@ class ZooDataModule(pl.LightningDataModule):
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         if split not in self.splits:
             raise RuntimeError(f"split {split!r} is empty or setup() was not called; have {list(self.splits)}")
-        return DataLoader(self.splits[split], batch_size=self.batch_size if shuffle else self.eval_batch_size,
-                          shuffle=shuffle, num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+        ds = self.splits[split]
+        sampler = EpochSeededSampler(ds, seed=int(os.environ.get("PL_GLOBAL_SEED", 0))) if shuffle else None
+        return DataLoader(ds, batch_size=self.batch_size if shuffle else self.eval_batch_size, sampler=sampler,
+                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def train_dataloader(self):
         return self._loader("train", True)

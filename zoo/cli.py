@@ -27,6 +27,13 @@ def lightning_main(args: list[str]) -> None:
             # data facts flow from the DataModule to the model instead of being repeated in configs
             parser.link_arguments("data.init_args.L", "model.init_args.L")
 
+        def before_fit(self) -> None:
+            # Lightning 2.6's ModelCheckpoint still writes last.ckpt in on_train_end under fast_dev_run:
+            # a smoke test must not overwrite the last.ckpt of a real run in the config's dirpath
+            if self.trainer.fast_dev_run:
+                for cb in self.trainer.checkpoint_callbacks:
+                    cb.save_last = False
+
     ZooCLI(ZooTask, ZooDataModule, subclass_mode_model=True, subclass_mode_data=True,
            save_config_callback=LogConfigCallback, save_config_kwargs={"overwrite": True},
            # args=None when they are the command line itself (LightningCLI warns when given both)

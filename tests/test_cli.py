@@ -1,0 +1,130 @@
+"""The `zoo` command end to end, in subprocesses: LightningCLI verbs with our configs (every
+config gets a fast_dev_run), our own verbs, and `zoo data generate` alone and under torchrun."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIGS = sorted(REPO.glob("configs/**/*.yaml"))
+
+
+def run(cmd, env, cwd, timeout=300):
+    return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def ok(r) -> str:
+    assert r.returncode == 0, f"exit {r.returncode}\n--- stdout\n{r.stdout[-3000:]}\n--- stderr\n{r.stderr[-5000:]}"
+    return r.stdout
+
+
+def test_configs_exist():
+    names = {p.relative_to(REPO / "configs").as_posix() for p in CONFIGS}
+    assert {"ising_cnn/4x4-classify.yaml", "ising_cnn/8x8-classify.yaml", "ising_cnn/8x8-energy.yaml",
+            "ising_cnn/8x8-magnetization.yaml", "ising_cnn/4x4-classify-random.yaml"} <= names
+
+
+def test_print_config(zoo_cmd, subprocess_env, tmp_path):
+    out = ok(run(zoo_cmd + ["fit", "--print_config", "--config", str(REPO / "configs/ising_cnn/8x8-classify.yaml")],
+                 subprocess_env(), tmp_path))
+    assert "IsingCNN" in out
+    cfg = yaml.safe_load(out)
+    assert cfg["model"]["class_path"] == "zoo.ising_cnn.IsingCNN"
+    assert cfg["model"]["init_args"]["padding"] == "circular"
+    assert cfg["data"]["init_args"]["L"] == 8
+    # model L is a link target (from data.init_args.L): jsonargparse derives it, so it is not a config key
+    # of its own; the fast_dev_run tests below check the instantiated model got it
+    assert "L" not in cfg["model"]["init_args"]
+
+
+def test_typo_key_fails_naming_it(zoo_cmd, subprocess_env, tmp_path):
+    r = run(zoo_cmd + ["fit", "--config", str(REPO / "configs/ising_cnn/8x8-classify.yaml"),
+                       "--model.init_args.lrr", "0.1"], subprocess_env(), tmp_path)
+    assert r.returncode != 0
+    assert "lrr" in r.stderr
+    assert not (tmp_path / "runs").exists()  # nothing was trained
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[p.relative_to(REPO / "configs").as_posix() for p in CONFIGS])
+def test_every_config_fast_dev_run(config, zoo_cmd, subprocess_env, tmp_path):
+    """Each config, with its model and trainer as written, on a tiny version of its data."""
+    data = yaml.safe_load(config.read_text())["data"]["init_args"]
+    tiny = ["--data.init_args.n_samples", "630",
+            "--data.init_args.shard_size", "10" if data.get("sampling", "targeted") == "targeted" else "100",
+            "--data.init_args.progress", "false"]
+    r = run(zoo_cmd + ["fit", "--config", str(config), "--trainer.fast_dev_run", "true",
+                       "--trainer.default_root_dir", str(tmp_path / "root"), *tiny], subprocess_env(), tmp_path)
+    log = ok(r) + r.stderr
+    assert "Running in `fast_dev_run` mode" in log
+    # the model summary proves the model was built for the data's L (linked, not repeated in the config):
+    # an unlinked model would take its default L=8 and have 63 outputs
+    from pytorch_lightning.utilities.model_summary.model_summary import get_human_readable_count
+
+    from zoo.ising_cnn import IsingCNN
+
+    model_args = yaml.safe_load(config.read_text())["model"]["init_args"]
+    n = sum(p.numel() for p in IsingCNN(**{**model_args, "L": data["L"]}).parameters())
+    assert re.search(rf"^{re.escape(get_human_readable_count(n))}\s+Total params", log, re.M), log[-3000:]
+    # a smoke test writes no checkpoint: it must not overwrite the last.ckpt of a real run in the
+    # config's (relative) dirpath
+    assert not list(tmp_path.rglob("*.ckpt"))
+
+
+def test_models_lists_ising_cnn(zoo_cmd, subprocess_env, tmp_path):
+    out = ok(run(zoo_cmd + ["models"], subprocess_env(), tmp_path))
+    assert "ising_cnn" in out.split()
+
+
+def test_pretrained_unknown_model_lists_valid(zoo_cmd, subprocess_env, tmp_path):
+    r = run(zoo_cmd + ["pretrained", "nonexistent_model"], subprocess_env(), tmp_path)
+    assert r.returncode != 0
+    assert "Valid" in r.stderr and "ising_cnn" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_unknown_verb_fails(zoo_cmd, subprocess_env, tmp_path):
+    r = run(zoo_cmd + ["trian"], subprocess_env(), tmp_path)
+    assert r.returncode != 0 and "invalid choice" in r.stderr
+
+
+def _tiny_data_config(path: Path) -> Path:
+    path.write_text(yaml.safe_dump({"data": {"class_path": "datamodules.ising.IsingDataModule", "init_args": {
+        "L": 8, "sampling": "targeted", "n_samples": 630, "shard_size": 2, "progress": False, "gen_workers": 1}}}))
+    return path
+
+
+def test_data_generate_single_and_torchrun_identical(zoo_cmd, subprocess_env, free_port, tmp_path):
+    cfg = _tiny_data_config(tmp_path / "data.yaml")
+    one, two = tmp_path / "one", tmp_path / "two"
+    out = ok(run(zoo_cmd + ["data", "generate", "--config", str(cfg)], subprocess_env(ZOO_DATA_DIR=one), tmp_path))
+    assert "rank 0/1: wrote 5 shard(s)" in out
+    (entry,) = one.iterdir()
+    manifest = json.loads((entry / "manifest.json").read_text())
+    assert manifest["n_shards"] == 5 and len(manifest["shards"]) == 5  # 10 per level in shards of 2
+    assert (entry / "recipe.json").exists()
+
+    r = run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr", "127.0.0.1",
+             "--master_port", str(free_port()), "-m", "zoo.cli", "data", "generate", "--config", str(cfg)],
+            subprocess_env(ZOO_DATA_DIR=two), tmp_path)
+    out2 = ok(r)
+    assert "rank 0/2: wrote 3 shard(s)" in out2 and "rank 1/2: wrote 2 shard(s)" in out2
+    (entry2,) = two.iterdir()
+    assert entry2.name == entry.name
+    files1 = sorted(p.name for p in entry.iterdir())
+    files2 = sorted(p.name for p in entry2.iterdir())
+    assert files1 == files2
+    assert not [f for f in files1 if f.endswith(".tmp")]
+    for name in files1:
+        assert (entry / name).read_bytes() == (entry2 / name).read_bytes(), name
+
+    # the generated entry is what the DataModule then uses, without regenerating
+    from datamodules.ising import IsingDataModule
+
+    dm = IsingDataModule(L=8, sampling="targeted", n_samples=630, shard_size=2, progress=False, data_dir=str(two))
+    assert dm.cache.dir == entry2 and dm.cache.is_complete()
