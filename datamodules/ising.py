@@ -49,6 +49,7 @@ class IsingDataModule(ZooDataModule):
     """
 
     name = "ising"
+    model_links = {"L": "L"}  # zoo fit copies data.L into the model's L
 
     def __init__(self, L: int = 8, sampling: str = "targeted", n_samples: int = 160_020, label: str = "energy_class",
                  val_fraction: float = 0.0625, test_fraction: float = 0.3125, eval_on: str = "split",

@@ -38,9 +38,9 @@ def test_print_config(zoo_cmd, subprocess_env, tmp_path):
     assert cfg["model"]["class_path"] == "zoo.ising_cnn.IsingCNN"
     assert cfg["model"]["init_args"]["padding"] == "circular"
     assert cfg["data"]["init_args"]["L"] == 8
-    # model L is a link target (from data.init_args.L): jsonargparse derives it, so it is not a config key
-    # of its own; the fast_dev_run tests below check the instantiated model got it
-    assert "L" not in cfg["model"]["init_args"]
+    # model L is not repeated in the config: zoo fit copies data.init_args.L into it at instantiation
+    # (DataModule.model_links); the fast_dev_run tests below check the instantiated model got it
+    assert cfg["model"]["init_args"]["L"] is None
 
 
 def test_typo_key_fails_naming_it(zoo_cmd, subprocess_env, tmp_path):
@@ -63,7 +63,7 @@ def test_every_config_fast_dev_run(config, zoo_cmd, subprocess_env, tmp_path):
     log = ok(r) + r.stderr
     assert "Running in `fast_dev_run` mode" in log
     # the model summary proves the model was built for the data's L (linked, not repeated in the config):
-    # an unlinked model would take its default L=8 and have 63 outputs
+    # an unlinked model would fail (L is required) or, given another L, have another parameter count
     from pytorch_lightning.utilities.model_summary.model_summary import get_human_readable_count
 
     from zoo.ising_cnn import IsingCNN

@@ -1,11 +1,16 @@
 """The `zoo` command: LightningCLI verbs (fit/validate/test/predict) plus our own."""
 from __future__ import annotations
 
-import argparse
-import os
+import importlib
+import inspect
 import sys
 
 LIGHTNING_VERBS = ("fit", "validate", "test", "predict")
+
+
+def _import(class_path: str):
+    mod, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(mod), name)
 
 
 def lightning_main(args: list[str]) -> None:
@@ -23,9 +28,20 @@ def lightning_main(args: list[str]) -> None:
                 trainer.logger.log_hyperparams({"config": self.config.as_dict()})
 
     class ZooCLI(LightningCLI):
-        def add_arguments_to_parser(self, parser) -> None:
-            # data facts flow from the DataModule to the model instead of being repeated in configs
-            parser.link_arguments("data.init_args.L", "model.init_args.L")
+        def before_instantiate_classes(self) -> None:
+            # Data facts flow from the DataModule to the model instead of being repeated in configs.
+            # Each DataModule declares `model_links` {its init arg: the model's init arg}; a link is
+            # applied only when the chosen model takes that argument, so any model/data pair works
+            # (a static parser.link_arguments would break every model without the target argument).
+            cfg = self.config[self.subcommand] if self.subcommand else self.config
+            data_cls = _import(cfg.data.class_path)
+            model_cls = _import(cfg.model.class_path)
+            model_params = inspect.signature(model_cls.__init__).parameters
+            data_params = inspect.signature(data_cls.__init__).parameters
+            for src, dst in getattr(data_cls, "model_links", {}).items():
+                if dst in model_params:
+                    value = cfg.data.init_args.get(src, data_params[src].default)
+                    cfg.model.init_args[dst] = value
 
         def before_fit(self) -> None:
             # Lightning 2.6's ModelCheckpoint still writes last.ckpt in on_train_end under fast_dev_run:

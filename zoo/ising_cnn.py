@@ -26,7 +26,8 @@ TASKS = ("classify", "energy", "magnetization")
 @register_model("ising_cnn")
 class IsingCNN(ZooTask):
     """Args:
-        L: lattice side the model is trained for (even, 4 <= L <= input_size).
+        L: lattice side the model is trained for (even, 4 <= L <= input_size); `zoo fit` fills it
+            from `data.init_args.L`.
         task: 'classify' (softmax over the allowed energy levels), 'energy' (total energy, J, MSE)
             or 'magnetization' (mean spin, MSE).
         input_size: side of the upscaled image the network sees (paper: 16).
@@ -35,12 +36,14 @@ class IsingCNN(ZooTask):
         optimizer, lr: paper 'adadelta_tf' with lr 1e-3 (L1044); our CPU configs use 'adam'.
     """
 
-    def __init__(self, L: int = 8, task: str = "classify", input_size: int = 16, reducing_filters: int = 32,
+    def __init__(self, L: int | None = None, task: str = "classify", input_size: int = 16, reducing_filters: int = 32,
                  nonreducing_filters: int = 16, fc_width: int = 1024, padding: str = "tf_same",
                  optimizer: str = "adadelta_tf", lr: float = 1e-3, weight_decay: float = 0.0,
                  lr_schedule: str = "constant"):
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}; got {task!r}")
+        if L is None:
+            raise ValueError("L (lattice side) is required; `zoo fit` links it from data.init_args.L")
         ising.energy_levels(L)
         if input_size % L or input_size < 8 or input_size & (input_size - 1):
             raise ValueError(f"input_size must be a power of two >= 8 and a multiple of L={L}; got {input_size}")

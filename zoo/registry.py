@@ -6,7 +6,7 @@ import importlib
 
 _MODELS: dict[str, type] = {}
 # registry name -> module holding it; imported lazily so `import zoo` stays cheap
-_MODULES = {"ising_cnn": "zoo.ising_cnn"}
+_MODULES = {"ising_cnn": "zoo.ising_cnn", "schrodinger_cnn": "zoo.schrodinger_cnn"}
 
 
 def register_model(name: str):
