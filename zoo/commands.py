@@ -44,16 +44,20 @@ def _fmt(v) -> str:
 
 
 def paper_vs_ours(card: dict, fresh: list[dict] | None = None) -> str:
+    """Text table: each measured metric, the paper's number (or words) beside it, and a re-measurement."""
     paper = {p["metric"]: p for p in card.get("paper", [])}
-    rows = [f"{'metric':<26} {'paper':>12} {'card':>12}" + (f" {'now (fresh)':>12}" if fresh is not None else "")]
     now = {m["name"]: m for m in fresh or []}
+    head = f"{'metric':<26} {'card':>12}" + (f" {'now (fresh)':>12}" if fresh is not None else "") + "   paper"
+    rows = [head]
     for m in card.get("metrics", []):
         p = paper.get(m["name"], {})
-        pv = p.get("value") if p.get("value") is not None else p.get("text", "-")
-        row = f"{m['name']:<26} {_fmt(pv)[:12]:>12} {_fmt(m['value']):>12}"
+        pv = _fmt(p.get("value")) if p.get("value") is not None else p.get("text", "-")
+        if p.get("ref"):
+            pv += f" ({p['ref']})"
+        row = f"{m['name']:<26} {_fmt(m['value']):>12}"
         if fresh is not None:
             row += f" {_fmt(now.get(m['name'], {}).get('value')):>12}"
-        rows.append(row + (f"  {m.get('unit', '')}" if m.get("unit") else ""))
+        rows.append(row + f"   {pv}" + (f"  [{m['unit']}]" if m.get("unit") else ""))
     return "\n".join(rows)
 
 
