@@ -51,25 +51,56 @@ def test_typo_key_fails_naming_it(zoo_cmd, subprocess_env, tmp_path):
     assert not (tmp_path / "runs").exists()  # nothing was trained
 
 
+def _ising_tiny(data: dict) -> list[str]:
+    return ["--data.init_args.n_samples", "630",
+            "--data.init_args.shard_size", "10" if data.get("sampling", "targeted") == "targeted" else "100"]
+
+
+def _schrodinger_tiny(data: dict) -> list[str]:
+    # labels solved on 16^2 (a 256^2 solve takes ~1 s); the stored grid, hence the model, stays as written
+    return ["--data.init_args.n_train", "8", "--data.init_args.n_val", "4", "--data.init_args.n_test", "4",
+            "--data.init_args.shard_size", "8", "--data.init_args.solve_grid", "16", "--data.init_args.batch_size", "8"]
+
+
+def _ising_model(model_args: dict, data: dict):
+    from zoo.ising_cnn import IsingCNN
+
+    return IsingCNN(**{**model_args, "L": data["L"]})
+
+
+def _schrodinger_model(model_args: dict, data: dict):
+    import inspect
+
+    from datamodules.schrodinger import SchrodingerDataModule
+    from zoo.schrodinger_cnn import SchrodingerCNN
+
+    grid = data.get("grid", inspect.signature(SchrodingerDataModule).parameters["grid"].default)
+    return SchrodingerCNN(**{**model_args, "grid": grid, "label": data.get("label", "e0")})
+
+
+# per data class: (tiny-data overrides, the model the config should build once the data facts are linked)
+TINY = {"datamodules.ising.IsingDataModule": (_ising_tiny, _ising_model),
+        "datamodules.schrodinger.SchrodingerDataModule": (_schrodinger_tiny, _schrodinger_model)}
+
+
 @pytest.mark.parametrize("config", CONFIGS, ids=[p.relative_to(REPO / "configs").as_posix() for p in CONFIGS])
 def test_every_config_fast_dev_run(config, zoo_cmd, subprocess_env, tmp_path):
     """Each config, with its model and trainer as written, on a tiny version of its data."""
-    data = yaml.safe_load(config.read_text())["data"]["init_args"]
-    tiny = ["--data.init_args.n_samples", "630",
-            "--data.init_args.shard_size", "10" if data.get("sampling", "targeted") == "targeted" else "100",
-            "--data.init_args.progress", "false"]
+    cfg = yaml.safe_load(config.read_text())
+    data_cls, data = cfg["data"]["class_path"], cfg["data"]["init_args"]
+    assert data_cls in TINY, f"add tiny-data overrides for {data_cls} to TINY"
+    tiny_args, expected_model = TINY[data_cls]
+    tiny = [*tiny_args(data), "--data.init_args.progress", "false"]
     r = run(zoo_cmd + ["fit", "--config", str(config), "--trainer.fast_dev_run", "true",
                        "--trainer.default_root_dir", str(tmp_path / "root"), *tiny], subprocess_env(), tmp_path)
     log = ok(r) + r.stderr
     assert "Running in `fast_dev_run` mode" in log
-    # the model summary proves the model was built for the data's L (linked, not repeated in the config):
-    # an unlinked model would fail (L is required) or, given another L, have another parameter count
+    # the model summary proves the model was built for the data's L / grid (linked, not repeated in the
+    # config): an unlinked model would fail (L / grid is required) or, given another value, have another
+    # parameter count
     from pytorch_lightning.utilities.model_summary.model_summary import get_human_readable_count
 
-    from zoo.ising_cnn import IsingCNN
-
-    model_args = yaml.safe_load(config.read_text())["model"]["init_args"]
-    n = sum(p.numel() for p in IsingCNN(**{**model_args, "L": data["L"]}).parameters())
+    n = sum(p.numel() for p in expected_model(cfg["model"]["init_args"], data).parameters())
     assert re.search(rf"^{re.escape(get_human_readable_count(n))}\s+Total params", log, re.M), log[-3000:]
     # a smoke test writes no checkpoint: it must not overwrite the last.ckpt of a real run in the
     # config's (relative) dirpath
