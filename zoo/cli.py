@@ -1,16 +1,10 @@
 """The `zoo` command: LightningCLI verbs (fit/validate/test/predict) plus our own."""
 from __future__ import annotations
 
-import importlib
 import inspect
 import sys
 
 LIGHTNING_VERBS = ("fit", "validate", "test", "predict")
-
-
-def _import(class_path: str):
-    mod, _, name = class_path.rpartition(".")
-    return getattr(importlib.import_module(mod), name)
 
 
 def lightning_main(args: list[str]) -> None:
@@ -18,6 +12,7 @@ def lightning_main(args: list[str]) -> None:
 
     from datamodules.base import ZooDataModule
     from zoo.base import ZooTask
+    from zoo.registry import import_class
 
     class LogConfigCallback(SaveConfigCallback):
         """Writes config.yaml next to the run and logs the full resolved config to the logger
@@ -34,8 +29,8 @@ def lightning_main(args: list[str]) -> None:
             # applied only when the chosen model takes that argument, so any model/data pair works
             # (a static parser.link_arguments would break every model without the target argument).
             cfg = self.config[self.subcommand] if self.subcommand else self.config
-            data_cls = _import(cfg.data.class_path)
-            model_cls = _import(cfg.model.class_path)
+            data_cls = import_class(cfg.data.class_path)
+            model_cls = import_class(cfg.model.class_path)
             model_params = inspect.signature(model_cls.__init__).parameters
             data_params = inspect.signature(data_cls.__init__).parameters
             for src, dst in getattr(data_cls, "model_links", {}).items():

@@ -2,22 +2,18 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
 
 import yaml
 
+from zoo.registry import import_class
+
 
 def _load_config(path: str) -> dict:
     with open(path) as f:
         return yaml.safe_load(f)
-
-
-def _class_from_path(class_path: str):
-    mod, _, name = class_path.rpartition(".")
-    return getattr(importlib.import_module(mod), name)
 
 
 def config_header(path: str) -> str:
@@ -32,7 +28,7 @@ def config_header(path: str) -> str:
 
 def datamodule_from_config(cfg: dict):
     data = cfg["data"]
-    return _class_from_path(data["class_path"]), dict(data.get("init_args", {}))
+    return import_class(data["class_path"]), dict(data.get("init_args", {}))
 
 
 def _fmt(v) -> str:

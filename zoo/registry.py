@@ -26,6 +26,12 @@ def unknown_name_error(kind: str, name: str, valid) -> KeyError:
     return KeyError(f"unknown {kind} {name!r}.{hint} Valid: {', '.join(valid) or '(none)'}")
 
 
+def import_class(class_path: str) -> type:
+    """'package.module.Class' -> the class (config `class_path` values)."""
+    mod, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(mod), name)
+
+
 def list_models() -> list[str]:
     return sorted(set(_MODULES) | set(_MODELS))
 

@@ -404,11 +404,10 @@ def random_configs(n: int, L: int, seed=0) -> np.ndarray:
 
 # --------------------------------------------------------------------------- targeted sampling (App. B.2)
 @njit(cache=True)
-def _ts_run(s, E, target, kT, scale, n_steps, every, rng, bins, counts, cap, e_min, out):
+def _ts_run(s, E, target, kT, scale, n_steps, every, rng, counts, cap, e_min, out):
     """One TS run (Eq. B.2) on one chain from state `s` with energy `E`; records every `every` steps
     into energy bins of width 4 starting at e_min, up to `cap` per bin.  Returns (E, rng)."""
     L = s.shape[0]
-    N = L * L
     for step in range(n_steps):
         rng, x = _next(rng)
         i = np.int64(x % np.uint64(L))
@@ -460,7 +459,7 @@ def targeted_run(L: int, target: float, n_steps: int, kT: float = 0.01, energy_s
     out = np.zeros((n_bins, cap, L, L), dtype=np.int8)
     scale = _energy_scale(energy_scale, L * L)
     _ts_run(s, _lattice_energy(s), float(target), kT, scale, n_steps, every,
-            np.uint64(rng.integers(0, 2 ** 63)), np.arange(n_bins), counts, cap, -2 * L * L, out)
+            np.uint64(rng.integers(0, 2 ** 63)), counts, cap, -2 * L * L, out)
     return np.concatenate([out[b, :counts[b]] for b in range(n_bins)])
 
 
@@ -493,11 +492,10 @@ def targeted_sampling(L: int, per_bin: int, seed=0, kT_discovery: float = 0.1, k
     out = np.zeros((n_bins, per_bin, L, L), dtype=np.int8)
     rng = np.random.default_rng(seed if isinstance(seed, np.random.SeedSequence) else seed_sequence(seed))
     state = np.uint64(rng.integers(0, 2 ** 63))
-    bins = np.arange(n_bins)
 
     def run(s, E, target, kT, n_steps):
         nonlocal state
-        E, state = _ts_run(s, E, float(target), kT, scale, int(n_steps), t_corr, state, bins, counts, per_bin, e_min, out)
+        E, state = _ts_run(s, E, float(target), kT, scale, int(n_steps), t_corr, state, counts, per_bin, e_min, out)
         state = np.uint64(state)
         return E
 

@@ -4,7 +4,6 @@ The fresh sets are small (other seed, same recipe otherwise); the thresholds are
 where a small set can resolve them, and each is a number the checkpoint could miss.
 """
 import numpy as np
-import pytest
 import torch
 
 import zoo
