@@ -15,7 +15,7 @@ from .cache import DatasetCache
 # init args that change how data is labelled, split or served, not which samples are generated;
 # they stay out of the recipe hash so that one cache entry serves them all
 LOADER_ARGS = {"batch_size", "num_workers", "data_dir", "gen_workers", "progress", "label", "eval_batch_size",
-               "val_fraction", "test_fraction", "eval_on"}
+               "val_fraction", "test_fraction", "eval_on", "min_states_for_test"}
 
 
 class EpochSeededSampler(RandomSampler):
