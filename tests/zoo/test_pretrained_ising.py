@@ -29,8 +29,7 @@ def test_8x8_classify_fresh_data():
     m = zoo.load_pretrained("ising_cnn/8x8-classify")
     assert not m.training and m.card["name"] == "ising_cnn/8x8-classify"
     metrics = m.measure({**FRESH, "val_fraction": 0.0625, "test_fraction": 0.3125})
-    # the two E = -128 states always hash into the test range, so that level is never trained on
-    assert _metric(metrics, "accuracy_seen_levels") >= 0.999
+    assert _metric(metrics, "accuracy") >= 0.999  # issue target (paper 99.922 %)
     assert _metric(metrics, "errors_within_one_level") >= 0.99
     s = ising.random_configs(64, 8, seed=1)
     assert torch.equal(m.predict_energy(s), torch.as_tensor(ising.energy(s), dtype=torch.float32))

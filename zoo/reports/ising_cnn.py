@@ -26,7 +26,7 @@ def _table(cards: dict) -> list[str]:
         paper = {p["metric"]: p for p in card.get("paper", [])}
         for m in card["metrics"]:
             p = paper.get(m["name"])
-            if p is None and m["name"] not in ("accuracy", "accuracy_all_states", "median_abs_error"):
+            if m["name"] == "n_errors":
                 continue
             pv = "-" if p is None else (_fmt(p.get("value")) if p.get("value") is not None else p.get("text", "-"))
             if p is not None:
