@@ -27,11 +27,21 @@ def test_rare_levels_go_wholly_to_train():
         assert not np.isin(_energies(dm, split), [-128, 128]).any()
     train = _energies(dm, "train")
     assert (train == -128).sum() == 10 and (train == 128).sum() == 10  # every copy of both levels
-    # the rule picks exactly the two 2-state levels (E = -120 already has 128 distinct states)
+    # in this 10-per-level pool the rule picks the levels with < 8 distinct states, counted here independently
     spins = dm.cache.load()["spins"]
-    assert set(ising.energy(spins[dm.rare_level_mask(spins)]).tolist()) == {-128, 128}
+    E = ising.energy(spins)
+    few = {e for e in np.unique(E).tolist() if len({r.tobytes() for r in spins[E == e]}) < 8}
+    assert set(E[dm.rare_level_mask(spins)].tolist()) == few
     # and no configuration is on both sides
 
     tr = {r.tobytes() for r in dm.splits["train"].tensors[0].numpy().astype(np.int8)}
     te = {r.tobytes() for r in dm.splits["test"].tensors[0].numpy().astype(np.int8)}
     assert not tr & te
+
+
+def test_published_recipe_moves_only_the_two_state_levels():
+    """On the 163 800-configuration pool of the published 8x8 models only E = +-128 are moved."""
+    dm = IsingDataModule(L=8, n_samples=163_800, progress=False)
+    dm.prepare_data()
+    spins = dm.cache.load()["spins"]
+    assert set(ising.energy(spins[dm.rare_level_mask(spins)]).tolist()) == {-128, 128}
