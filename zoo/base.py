@@ -49,6 +49,20 @@ class ZooTask(pl.LightningModule):
     def configure_metrics(self) -> None:
         pass
 
+    # subclasses implement _eval_step(batch, metrics, stage) and own val_metrics / test_metrics
+    def validation_step(self, batch, batch_idx):
+        return self._eval_step(batch, self.val_metrics, "val")
+
+    def test_step(self, batch, batch_idx):
+        return self._eval_step(batch, self.test_metrics, "test")
+
+    @torch.no_grad()
+    def batched_forward(self, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+        """forward() over a large input in chunks (domain methods take whole datasets)."""
+        if not len(x):
+            return x.new_zeros(0)
+        return torch.cat([self(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+
     def configure_optimizers(self):
         hp = self.hparams
         opt = build_optimizer(self.parameters(), hp.optimizer, hp.lr, hp.weight_decay)

@@ -130,12 +130,6 @@ class IsingCNN(ZooTask):
         self.log_dict(metrics, prog_bar=stage == "val")
         return {"preds": pred, "target": y}
 
-    def validation_step(self, batch, batch_idx):
-        return self._eval_step(batch, self.val_metrics, "val")
-
-    def test_step(self, batch, batch_idx):
-        return self._eval_step(batch, self.test_metrics, "test")
-
     def predict_step(self, batch, batch_idx):
         return self._physical(self(batch[0]))
 
@@ -146,10 +140,8 @@ class IsingCNN(ZooTask):
         s = ising.check_spins(spins, L=self.L)
         return torch.as_tensor(s, dtype=self.dtype, device=self.device)
 
-    @torch.no_grad()
     def _batched(self, spins, batch_size: int = 8192) -> torch.Tensor:
-        x = self._input(spins)
-        return torch.cat([self(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]) if len(x) else x.new_zeros(0)
+        return self.batched_forward(self._input(spins), batch_size)
 
     def predict_energy(self, spins, batch_size: int = 8192) -> torch.Tensor:
         """Total energy in units of J of (B, L, L) +-1 spins (array or tensor) -> (B,) tensor."""

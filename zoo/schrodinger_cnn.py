@@ -106,12 +106,6 @@ class SchrodingerCNN(ZooTask):
         self.log_dict(metrics, prog_bar=stage == "val")
         return {"preds": pred, "target": target}
 
-    def validation_step(self, batch, batch_idx):
-        return self._eval_step(batch, self.val_metrics, "val")
-
-    def test_step(self, batch, batch_idx):
-        return self._eval_step(batch, self.test_metrics, "test")
-
     def predict_step(self, batch, batch_idx):
         return self(batch[0]) * self.hparams.energy_scale
 
@@ -126,11 +120,7 @@ class SchrodingerCNN(ZooTask):
     def predict_energy(self, V, batch_size: int = 1024) -> torch.Tensor:
         """The model's energy (its `label`: e0, e1 or <T>) in hartree for (B, n, n) potentials in
         hartree sampled on `model.grid` (a single (n, n) potential is a batch of one) -> (B,)."""
-        x = self._input(V)
-        if not len(x):
-            return x.new_zeros(0)
-        out = torch.cat([self(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
-        return out * self.hparams.energy_scale
+        return self.batched_forward(self._input(V), batch_size) * self.hparams.energy_scale
 
 
 # The paper's median absolute errors (mHa) on 50 000 held-out potentials, per published variant.
