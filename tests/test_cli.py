@@ -159,3 +159,20 @@ def test_data_generate_single_and_torchrun_identical(zoo_cmd, subprocess_env, fr
 
     dm = IsingDataModule(L=8, sampling="targeted", n_samples=630, shard_size=2, progress=False, data_dir=str(two))
     assert dm.cache.dir == entry2 and dm.cache.is_complete()
+
+
+def test_resolved_config_is_logged_to_the_run(zoo_cmd, subprocess_env, tmp_path):
+    """The full resolved config (not just the model's hyperparameters) reaches the attached logger."""
+    r = run(zoo_cmd + ["fit", "--config", str(REPO / "configs/ising_cnn/demo.yaml"),
+                       "--trainer.logger", "pytorch_lightning.loggers.CSVLogger",
+                       "--trainer.logger.save_dir", str(tmp_path / "csv"),
+                       "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2",
+                       "--trainer.limit_val_batches", "1", "--data.init_args.n_samples", "150",
+                       "--data.init_args.shard_size", "10", "--data.init_args.progress", "false"],
+            subprocess_env(), tmp_path)
+    ok(r)
+    hp = yaml.safe_load(next((tmp_path / "csv").rglob("hparams.yaml")).read_text())
+    cfg = hp["config"]
+    assert cfg["data"]["init_args"]["n_samples"] == 150  # the command-line override, resolved
+    assert cfg["model"]["class_path"] == "zoo.ising_cnn.IsingCNN"
+    assert cfg["trainer"]["max_epochs"] == 1

@@ -20,7 +20,12 @@ def lightning_main(args: list[str]) -> None:
 
         def save_config(self, trainer, pl_module, stage) -> None:
             if trainer.logger is not None:
-                trainer.logger.log_hyperparams({"config": self.config.as_dict()})
+                # through the parser's own YAML dump: as_dict() keeps jsonargparse Path objects,
+                # which loggers would store as Python-tagged YAML or reprs
+                import yaml
+
+                resolved = yaml.safe_load(self.parser.dump(self.config, skip_none=False, skip_check=True))
+                trainer.logger.log_hyperparams({"config": resolved})
 
     class ZooCLI(LightningCLI):
         def before_instantiate_classes(self) -> None:
