@@ -170,14 +170,7 @@ def transfer_matrix_thermodynamics(temps, L: int) -> dict:
         out["c"].append(var * beta * beta / N)
         # magnetization distribution
         A = Tm[None, :, :] * np.exp(1j * thetas[:, None, None] * n_up[None, None, :])
-        P = A
-        for _ in range(int(round(math.log2(L)))):
-            P = P @ P
-        if 2 ** int(round(math.log2(L))) != L:  # non power-of-two width: plain product
-            P = A
-            for _ in range(L - 1):
-                P = P @ A
-        Zt = np.trace(P, axis1=1, axis2=2)
+        Zt = np.trace(np.linalg.matrix_power(A, L), axis1=1, axis2=2)  # binary powering, any L
         p_up = np.real(np.fft.fft(Zt)) / (N + 1)  # p_up[k] = weight of states with k up spins
         p_up = np.clip(p_up, 0, None)
         M = np.abs(2 * np.arange(N + 1) - N) / N

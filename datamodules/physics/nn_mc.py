@@ -42,11 +42,10 @@ def metropolis_with_operator(energy_fn: Callable[[np.ndarray], np.ndarray], L: i
         for _ in range(N):
             site = rng.integers(0, N, size=C)
             i, j = site // L, site % L
-            prop = spins.copy()
-            prop[rows, i, j] *= -1
-            Eb = np.asarray(energy_fn(prop), dtype=np.float64)
+            spins[rows, i, j] *= -1  # flip in place, undo the rejected flips (no copy per proposal)
+            Eb = np.asarray(energy_fn(spins), dtype=np.float64)
             accept = rng.random(C) < np.exp(-np.clip(beta * (Eb - E), 0, 700))
-            spins[accept] = prop[accept]
+            spins[rows[~accept], i[~accept], j[~accept]] *= -1
             E[accept] = Eb[accept]
         if sweep >= n_equil and (sweep - n_equil + 1) % every == 0:
             Es.append(E.copy())
