@@ -23,13 +23,12 @@ test: $(STAMP)
 	$(PY) -m pytest -q tests
 
 bench: $(STAMP)
-	$(PY) benchmarks/perf_metropolis.py
-	$(PY) benchmarks/perf_training.py
-	$(PY) benchmarks/perf_data.py
+	for f in benchmarks/perf_*.py; do $(PY) $$f || exit 1; done
 	$(PY) benchmarks/summarize.py
 
+# every model with a report in this checkout
 reproduce: $(STAMP)
-	.venv/bin/zoo reproduce ising_cnn
+	for m in $$($(PY) -c 'from zoo.reports import available_reports as a; print(*a())'); do .venv/bin/zoo reproduce $$m || exit 1; done
 
 clean:
 	rm -rf .venv runs reports/*.tmp

@@ -51,36 +51,21 @@ def test_typo_key_fails_naming_it(zoo_cmd, subprocess_env, tmp_path):
     assert not (tmp_path / "runs").exists()  # nothing was trained
 
 
-def _ising_tiny(data: dict) -> list[str]:
-    return ["--data.init_args.n_samples", "630",
-            "--data.init_args.shard_size", "10" if data.get("sampling", "targeted") == "targeted" else "100"]
+def _load_tiny() -> dict:
+    """Per data class: (tiny-data overrides, the model the config should build once the data facts
+    are linked), one file per paper in tests/cli_tiny/ (each defines TINY = {class_path: (tiny, model)})."""
+    import importlib.util
+
+    out = {}
+    for f in sorted((Path(__file__).parent / "cli_tiny").glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"cli_tiny_{f.stem}", f)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        out.update(mod.TINY)
+    return out
 
 
-def _schrodinger_tiny(data: dict) -> list[str]:
-    # labels solved on 16^2 (a 256^2 solve takes ~1 s); the stored grid, hence the model, stays as written
-    return ["--data.init_args.n_train", "8", "--data.init_args.n_val", "4", "--data.init_args.n_test", "4",
-            "--data.init_args.shard_size", "8", "--data.init_args.solve_grid", "16", "--data.init_args.batch_size", "8"]
-
-
-def _ising_model(model_args: dict, data: dict):
-    from zoo.ising_cnn import IsingCNN
-
-    return IsingCNN(**{**model_args, "L": data["L"]})
-
-
-def _schrodinger_model(model_args: dict, data: dict):
-    import inspect
-
-    from datamodules.schrodinger import SchrodingerDataModule
-    from zoo.schrodinger_cnn import SchrodingerCNN
-
-    grid = data.get("grid", inspect.signature(SchrodingerDataModule).parameters["grid"].default)
-    return SchrodingerCNN(**{**model_args, "grid": grid, "label": data.get("label", "e0")})
-
-
-# per data class: (tiny-data overrides, the model the config should build once the data facts are linked)
-TINY = {"datamodules.ising.IsingDataModule": (_ising_tiny, _ising_model),
-        "datamodules.schrodinger.SchrodingerDataModule": (_schrodinger_tiny, _schrodinger_model)}
+TINY = _load_tiny()
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[p.relative_to(REPO / "configs").as_posix() for p in CONFIGS])
@@ -88,7 +73,7 @@ def test_every_config_fast_dev_run(config, zoo_cmd, subprocess_env, tmp_path):
     """Each config, with its model and trainer as written, on a tiny version of its data."""
     cfg = yaml.safe_load(config.read_text())
     data_cls, data = cfg["data"]["class_path"], cfg["data"]["init_args"]
-    assert data_cls in TINY, f"add tiny-data overrides for {data_cls} to TINY"
+    assert data_cls in TINY, f"add tiny-data overrides for {data_cls} in tests/cli_tiny/"
     tiny_args, expected_model = TINY[data_cls]
     tiny = [*tiny_args(data), "--data.init_args.progress", "false"]
     r = run(zoo_cmd + ["fit", "--config", str(config), "--trainer.fast_dev_run", "true",

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
 
 _MODELS: dict[str, type] = {}
-# registry name -> module holding it; imported lazily so `import zoo` stays cheap
-_MODULES = {"ising_cnn": "zoo.ising_cnn", "schrodinger_cnn": "zoo.schrodinger_cnn"}
+# registry name -> module holding it; imported lazily so `import zoo` stays cheap.  A name whose
+# module is not in this checkout (a paper still being built) is simply not listed.
+_MODULES = {"ising_cnn": "zoo.ising_cnn", "schrodinger_cnn": "zoo.schrodinger_cnn", "ednn": "zoo.ednn",
+            "rugan": "zoo.rugan", "ntk_gan": "zoo.ntk_gan", "mbl": "zoo.mbl"}
 
 
 def register_model(name: str):
@@ -32,13 +35,17 @@ def import_class(class_path: str) -> type:
     return getattr(importlib.import_module(mod), name)
 
 
+def _available(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
 def list_models() -> list[str]:
-    return sorted(set(_MODULES) | set(_MODELS))
+    return sorted({n for n, m in _MODULES.items() if _available(m)} | set(_MODELS))
 
 
 def get_model_class(name: str) -> type:
     if name not in _MODELS:
-        if name not in _MODULES:
+        if name not in _MODULES or not _available(_MODULES[name]):
             raise unknown_name_error("model", name, list_models())
         importlib.import_module(_MODULES[name])
     return _MODELS[name]
