@@ -1,0 +1,398 @@
+"""Disordered interacting transverse-field Ising chain (Durr & Chakravarty, PRB 100, 075102 (2019); thesis ch. 1).
+
+    H = - sum_i [ J_i Z_i Z_{i+1} + h_i X_i + lambda ( hbar X_i X_{i+1} + Jbar Z_i Z_{i+2} ) ]      (spec A1, L371)
+
+Pauli matrices (eigenvalues +-1), open chain: L-1 nearest-neighbour bonds (J_i and the X X terms), L-2
+next-nearest Z Z terms, L fields.  J_i and h_i are log-normal with std(log) = 1 and
+Delta = mean log J - mean log h; we set mu_J = +Delta/2, mu_h = -Delta/2 (only the difference matters: a common
+shift rescales H, spec A1 "Overall scale").  Jbar and hbar are the means of those distributions (not of the
+sample): `mean_convention="arithmetic"` (default, the literal reading of spec A1: Jbar = exp(mu_J + 1/2)) or
+"geometric" (Jbar = exp(mu_J)); the two differ by e^{1/2} in the effective lambda (spec D4).
+
+Basis: computational Z basis, site 0 is the most significant bit, bit 0 -> Z = +1, bit 1 -> Z = -1.
+
+Exact diagonalization is resolved into the two sectors of the parity P = prod_i X_i, which commutes with H
+(spec A2).  P flips every bit, i.e. reverses the index (s -> 2^L - 1 - s).  Sector basis: (|s> +- |~s>)/sqrt2 for
+the 2^(L-1) states s with bit 0 (site 0) = 0.  Without parity resolution, the SG cat-state doublets (split by
+~ prod h/J, far below double precision deep in the SG) come out of a full `eigh` as arbitrary symmetry-broken
+mixtures: product-like states whose entanglement spectrum mimics the paramagnet (spec D1).  `resolve_parity=False`
+keeps that form to show the artifact.
+
+Feature (spec A3): the 2^|A| eigenvalues of rho_A = Tr_B |psi><psi| for A = the middle 4 sites (B, the outer
+sites, is not contiguous), sorted in descending order; the lowest and highest floor(0.1 n) states of the
+spectrum are trimmed (spec A2 footnote L399).
+
+Pure numpy; no Lightning, nothing of ours imported.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+
+__all__ = ["MEAN_CONVENTIONS", "check_chain", "middle_region", "sample_couplings", "mean_couplings",
+           "hamiltonian_kron", "hamiltonian_dense", "parity_blocks", "sector_to_full", "eigenstates",
+           "rdm_spectrum", "entanglement_entropy", "entanglement_energies", "trim_count", "point_states",
+           "js_distance_matrix", "js_distance", "confusion", "seed_sequence", "parity_expectation"]
+
+MEAN_CONVENTIONS = ("arithmetic", "geometric")
+MAX_L = 16
+
+
+def seed_sequence(*keys) -> np.random.SeedSequence:
+    """A SeedSequence from any mix of ints and strings (recipe hash, point index, realization)."""
+    ints = []
+    for k in keys:
+        if isinstance(k, str):
+            ints.append(int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "little"))
+        else:
+            ints.append(int(k))
+    return np.random.SeedSequence(ints)
+
+
+# ----------------------------------------------------------------------------------------- validation
+def check_chain(L: int) -> int:
+    if not isinstance(L, (int, np.integer)) or isinstance(L, bool) or L < 3 or L > MAX_L:
+        raise ValueError(f"L (chain length) must be an integer in [3, {MAX_L}]; got {L!r}")
+    return int(L)
+
+
+def middle_region(L: int, size: int = 4) -> tuple[int, ...]:
+    """The `size` middle sites of an open chain of L sites (L=12, size 4 -> sites 4..7, 0-indexed; spec A3).
+
+    The cut must leave at least one site of B on each side, and be centred: L - size must be even
+    (an 'odd cut' has no middle), else ValueError."""
+    L = check_chain(L)
+    if not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"region size must be a positive integer; got {size!r}")
+    if L < size + 2:
+        raise ValueError(f"L={L} is too small for a middle region of {size} sites (need L >= {size + 2}: "
+                         f"one site of B on each side)")
+    if (L - size) % 2:
+        raise ValueError(f"odd cut: L - region size = {L - size} must be even to centre the region; "
+                         f"got L={L}, size={size}")
+    start = (L - size) // 2
+    return tuple(range(start, start + size))
+
+
+def _check_region(L: int, region) -> tuple[int, ...]:
+    region = tuple(int(i) for i in region)
+    if not region or len(set(region)) != len(region) or min(region) < 0 or max(region) >= L:
+        raise ValueError(f"region must be distinct site indices in [0, {L}); got {region}")
+    if len(region) >= L:
+        raise ValueError(f"region {region} leaves no sites for B in a chain of L={L}")
+    return tuple(sorted(region))
+
+
+def _finite(name: str, x) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} must be finite (no NaN/inf); got {x}")
+    return x
+
+
+# ----------------------------------------------------------------------------------------- couplings
+def mean_couplings(delta: float, convention: str = "arithmetic") -> tuple[float, float]:
+    """(Jbar, hbar): the means of the log-normal J and h distributions with mu_J = Delta/2, mu_h = -Delta/2."""
+    if convention not in MEAN_CONVENTIONS:
+        raise ValueError(f"mean_convention must be one of {MEAN_CONVENTIONS}; got {convention!r}")
+    delta = float(_finite("delta", delta))
+    shift = 0.5 if convention == "arithmetic" else 0.0  # E[e^X] = e^{mu + sigma^2/2}, sigma = 1
+    return math.exp(delta / 2 + shift), math.exp(-delta / 2 + shift)
+
+
+def sample_couplings(L: int, delta: float, lam: float, rng: np.random.Generator, n: int = 1,
+                     mean_convention: str = "arithmetic", sigma: float = 1.0) -> dict:
+    """n disorder realizations: J (n, L-1), h (n, L), lam_h = lambda*hbar, lam_J = lambda*Jbar (scalars).
+
+    J is drawn first, then h, from `rng` (the order is part of the dataset definition)."""
+    L = check_chain(L)
+    lam = float(_finite("lam", lam))
+    if lam < 0:
+        raise ValueError(f"lam must be >= 0; got {lam}")
+    if sigma <= 0:
+        raise ValueError(f"sigma (std of log couplings) must be > 0; got {sigma}")
+    Jbar, hbar = mean_couplings(delta, mean_convention)
+    J = np.exp(rng.normal(delta / 2, sigma, size=(n, L - 1)))
+    h = np.exp(rng.normal(-delta / 2, sigma, size=(n, L)))
+    return {"J": J, "h": h, "lam_h": lam * hbar, "lam_J": lam * Jbar}
+
+
+def _couplings_arrays(L, J, h, lam_h, lam_J, n=None):
+    J = np.atleast_2d(_finite("J", J))
+    h = np.atleast_2d(_finite("h", h))
+    if J.shape[-1] != L - 1 or h.shape[-1] != L:
+        raise ValueError(f"J must have L-1={L - 1} and h L={L} entries per realization; got {J.shape}, {h.shape}")
+    if J.shape[0] != h.shape[0]:
+        raise ValueError(f"J and h must hold the same number of realizations; got {J.shape[0]} and {h.shape[0]}")
+    lam_h = np.broadcast_to(_finite("lam_h", lam_h), (J.shape[0],)).astype(np.float64)
+    lam_J = np.broadcast_to(_finite("lam_J", lam_J), (J.shape[0],)).astype(np.float64)
+    return J, h, lam_h, lam_J
+
+
+# ----------------------------------------------------------------------------------------- Hamiltonians
+_PAULI = {"I": np.eye(2), "X": np.array([[0.0, 1.0], [1.0, 0.0]]), "Z": np.diag([1.0, -1.0])}
+
+
+def _kron_op(L: int, ops: dict[int, str]) -> np.ndarray:
+    out = np.ones((1, 1))
+    for i in range(L):
+        out = np.kron(out, _PAULI[ops.get(i, "I")])
+    return out
+
+
+def hamiltonian_kron(L: int, J, h, lam_h: float, lam_J: float) -> np.ndarray:
+    """Reference: the dense 2^L x 2^L H of one realization from Kronecker products of Pauli matrices
+    (site 0 = leftmost factor = most significant bit).  Slow, independent of the fast builders."""
+    L = check_chain(L)
+    J, h, lam_h, lam_J = _couplings_arrays(L, J, h, lam_h, lam_J)
+    J, h, lam_h, lam_J = J[0], h[0], lam_h[0], lam_J[0]
+    H = np.zeros((2 ** L, 2 ** L))
+    for i in range(L - 1):
+        H -= J[i] * _kron_op(L, {i: "Z", i + 1: "Z"}) + lam_h * _kron_op(L, {i: "X", i + 1: "X"})
+    for i in range(L):
+        H -= h[i] * _kron_op(L, {i: "X"})
+    for i in range(L - 2):
+        H -= lam_J * _kron_op(L, {i: "Z", i + 2: "Z"})
+    return H
+
+
+def _zvals(L: int, states: np.ndarray) -> np.ndarray:
+    """(n_states, L) Z eigenvalues (+1 for bit 0), site 0 = most significant bit."""
+    bits = (states[:, None] >> (L - 1 - np.arange(L))[None, :]) & 1
+    return 1.0 - 2.0 * bits
+
+
+def _diagonal(L, states, J, lam_J):
+    z = _zvals(L, states)
+    zz1 = z[:, :-1] * z[:, 1:]  # (S, L-1)
+    zz2 = (z[:, :-2] * z[:, 2:]).sum(1) if L > 2 else np.zeros(len(states))
+    return -(J @ zz1.T) - lam_J[:, None] * zz2[None, :]  # (R, S)
+
+
+def _flip_ops(L: int):
+    """(mask, kind, index): X_i (kind 'h', i) and X_i X_{i+1} (kind 'xx')."""
+    ops = [(1 << (L - 1 - i), "h", i) for i in range(L)]
+    ops += [((1 << (L - 1 - i)) | (1 << (L - 2 - i)), "xx", i) for i in range(L - 1)]
+    return ops
+
+
+def hamiltonian_dense(L: int, J, h, lam_h, lam_J) -> np.ndarray:
+    """(R, 2^L, 2^L) dense H in the full Z basis for R realizations (J: (R, L-1), h: (R, L))."""
+    L = check_chain(L)
+    J, h, lam_h, lam_J = _couplings_arrays(L, J, h, lam_h, lam_J)
+    N = 2 ** L
+    s = np.arange(N)
+    H = np.zeros((J.shape[0], N, N))
+    H[:, s, s] = _diagonal(L, s, J, lam_J)
+    for mask, kind, i in _flip_ops(L):
+        c = h[:, i] if kind == "h" else lam_h
+        H[:, s ^ mask, s] -= c[:, None]
+    return H
+
+
+def parity_blocks(L: int, J, h, lam_h, lam_J) -> tuple[np.ndarray, np.ndarray]:
+    """(H_+, H_-), each (R, 2^(L-1), 2^(L-1)), in the basis (|s> +- |~s>)/sqrt2, s = 0 .. 2^(L-1)-1.
+
+    Built directly (never the full matrix): a flip operator maps |s>_+- to |s'>_+- where s' = s ^ mask,
+    and to +-|~s'>_+- when s' lies in the other half (site 0 flipped)."""
+    L = check_chain(L)
+    J, h, lam_h, lam_J = _couplings_arrays(L, J, h, lam_h, lam_J)
+    half = 2 ** (L - 1)
+    full = 2 ** L - 1
+    s = np.arange(half)
+    diag = _diagonal(L, s, J, lam_J)
+    Hp = np.zeros((J.shape[0], half, half))
+    Hm = np.zeros_like(Hp)
+    Hp[:, s, s] = diag
+    Hm[:, s, s] = diag
+    for mask, kind, i in _flip_ops(L):
+        c = (h[:, i] if kind == "h" else lam_h)[:, None]
+        t = s ^ mask
+        wrap = t >= half
+        t = np.where(wrap, full - t, t)
+        sign = np.where(wrap, -1.0, 1.0)
+        Hp[:, t, s] -= c
+        Hm[:, t, s] -= c * sign
+    return Hp, Hm
+
+
+def sector_to_full(u: np.ndarray, parity: int) -> np.ndarray:
+    """Sector eigenvectors u (..., 2^(L-1)) with P = parity (+1/-1) -> full-basis vectors (..., 2^L)."""
+    if parity not in (1, -1):
+        raise ValueError(f"parity must be +1 or -1; got {parity}")
+    return np.concatenate([u, parity * u[..., ::-1]], axis=-1) / np.sqrt(2.0)
+
+
+def parity_expectation(psi: np.ndarray) -> np.ndarray:
+    """<P> = <psi| prod X |psi> of full-basis real vectors (..., 2^L)."""
+    return np.einsum("...i,...i->...", psi, psi[..., ::-1])
+
+
+def trim_count(n: int, trim: float) -> int:
+    if not 0 <= trim < 0.5:
+        raise ValueError(f"trim must be in [0, 0.5); got {trim}")
+    return int(math.floor(trim * n + 1e-9))
+
+
+def eigenstates(L: int, J, h, lam_h, lam_J, resolve_parity: bool = True, trim: float = 0.1):
+    """Eigenpairs of R realizations with the lowest and highest floor(trim * 2^L) states removed.
+
+    Returns (E (R, M), psi (R, M, 2^L), parity (R, M) int8: +1/-1, or 0 when not resolved), sorted by
+    energy within each realization.  With resolve_parity, both sectors are diagonalized separately and
+    merged before trimming (the trim applies to the whole spectrum)."""
+    L = check_chain(L)
+    J, h, lam_h, lam_J = _couplings_arrays(L, J, h, lam_h, lam_J)
+    N = 2 ** L
+    k = trim_count(N, trim)
+    if resolve_parity:
+        Hp, Hm = parity_blocks(L, J, h, lam_h, lam_J)
+        ep, up = np.linalg.eigh(Hp)
+        em, um = np.linalg.eigh(Hm)
+        E = np.concatenate([ep, em], axis=1)
+        psi = np.concatenate([sector_to_full(np.swapaxes(up, 1, 2), 1), sector_to_full(np.swapaxes(um, 1, 2), -1)],
+                             axis=1)
+        par = np.concatenate([np.ones_like(ep, dtype=np.int8), -np.ones_like(em, dtype=np.int8)], axis=1)
+        order = np.argsort(E, axis=1, kind="stable")
+        E = np.take_along_axis(E, order, 1)
+        psi = np.take_along_axis(psi, order[:, :, None], 1)
+        par = np.take_along_axis(par, order, 1)
+    else:
+        E, V = np.linalg.eigh(hamiltonian_dense(L, J, h, lam_h, lam_J))
+        psi = np.swapaxes(V, 1, 2)
+        par = np.zeros(E.shape, dtype=np.int8)
+    sl = slice(k, N - k)
+    return E[:, sl], psi[:, sl], par[:, sl]
+
+
+# ----------------------------------------------------------------------------------------- entanglement
+def rdm_spectrum(psi: np.ndarray, L: int, region=None) -> np.ndarray:
+    """Eigenvalues of rho_A = Tr_B |psi><psi| for states psi (..., 2^L), sorted descending, shape (..., 2^|A|).
+
+    The tensor axes are transposed to (A, B) before the reshape, so B need not be contiguous (spec D2).
+    Default region: the middle 4 sites."""
+    L = check_chain(L)
+    region = middle_region(L) if region is None else _check_region(L, region)
+    psi = np.asarray(psi)
+    if psi.shape[-1] != 2 ** L:
+        raise ValueError(f"psi must have last dimension 2^L = {2 ** L}; got shape {psi.shape}")
+    if not np.all(np.isfinite(psi)):
+        raise ValueError("psi contains NaN or inf")
+    lead = psi.shape[:-1]
+    B = [i for i in range(L) if i not in region]
+    t = psi.reshape(-1, *([2] * L)).transpose(0, *[1 + i for i in region], *[1 + i for i in B])
+    M = t.reshape(-1, 2 ** len(region), 2 ** len(B))
+    if M.shape[1] <= M.shape[2]:
+        rho = M @ np.swapaxes(M.conj(), 1, 2)
+        ev = np.linalg.eigvalsh(rho).real
+    else:
+        ev = np.linalg.svd(M, compute_uv=False) ** 2
+        ev = np.concatenate([ev, np.zeros((len(ev), M.shape[1] - ev.shape[1]))], 1)
+    ev = np.clip(ev, 0.0, None)
+    ev = -np.sort(-ev, axis=1)
+    return ev.reshape(*lead, 2 ** len(region))
+
+
+def _check_probs(p) -> np.ndarray:
+    p = np.asarray(p, dtype=np.float64)
+    if p.ndim < 1 or not np.all(np.isfinite(p)) or np.any(p < -1e-9):
+        raise ValueError("spectra must be finite non-negative probability vectors")
+    return np.clip(p, 0.0, None)
+
+
+def entanglement_entropy(p) -> np.ndarray:
+    """Von Neumann entropy -sum p log p (nats) of rho_A spectra (..., n)."""
+    p = _check_probs(p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.sum(np.where(p > 0, p * np.log(p), 0.0), axis=-1)
+
+
+def entanglement_energies(p, floor: float = 1e-12) -> np.ndarray:
+    """-log(max(p_k, floor)), ascending when p is descending."""
+    return -np.log(np.maximum(_check_probs(p), floor))
+
+
+# ----------------------------------------------------------------------------------------- one grid point
+def point_states(L: int, delta: float, lam: float, n_realizations: int, seeds, states_per_realization: int | None,
+                 region=None, resolve_parity: bool = True, trim: float = 0.1,
+                 mean_convention: str = "arithmetic") -> dict:
+    """Spectra of kept eigenstates at one (Delta, lambda): realization r uses `seeds[r]` (a SeedSequence) to draw
+    its couplings and then which `states_per_realization` of its kept states to keep (None: all, in energy order).
+
+    Returns spectra (n, 2^|A|) float32 descending, entropy (n,) float32, realization (n,) int32,
+    parity (n,) int8, energy_density (n,) float32 (position in the realization's spectrum, 0 = ground)."""
+    if n_realizations < 1 or len(seeds) != n_realizations:
+        raise ValueError(f"need n_realizations >= 1 seeds; got {n_realizations} and {len(seeds)} seeds")
+    rngs = [np.random.default_rng(s) for s in seeds]
+    draws = [sample_couplings(L, delta, lam, g, 1, mean_convention) for g in rngs]
+    J = np.concatenate([d["J"] for d in draws])
+    h = np.concatenate([d["h"] for d in draws])
+    E, psi, par = eigenstates(L, J, h, draws[0]["lam_h"], draws[0]["lam_J"], resolve_parity, trim)
+    M = E.shape[1]
+    k = trim_count(2 ** L, trim)
+    if states_per_realization is None or states_per_realization >= M:
+        idx = np.tile(np.arange(M), (n_realizations, 1))
+    else:
+        idx = np.stack([np.sort(g.choice(M, states_per_realization, replace=False)) for g in rngs])
+    psi = np.take_along_axis(psi, idx[:, :, None], 1)
+    spectra = rdm_spectrum(psi, L, region)
+    n_keep = idx.shape[1]
+    return {"spectra": spectra.reshape(-1, spectra.shape[-1]).astype(np.float32),
+            "entropy": entanglement_entropy(spectra).reshape(-1).astype(np.float32),
+            "realization": np.repeat(np.arange(n_realizations, dtype=np.int32), n_keep),
+            "parity": np.take_along_axis(par, idx, 1).reshape(-1).astype(np.int8),
+            "energy_index": ((idx + k) / (2 ** L - 1)).reshape(-1).astype(np.float32)}
+
+
+# ----------------------------------------------------------------------------------------- distances, C
+def js_distance(p, q, base: float = 2.0) -> np.ndarray:
+    """Jensen-Shannon distance sqrt(0.5 KL(p||m) + 0.5 KL(q||m)), m = (p+q)/2, 0 log 0 = 0 (reference form)."""
+    p, q = _check_probs(p), _check_probs(q)
+    m = 0.5 * (p + q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl = lambda a: np.sum(np.where(a > 0, a * np.log(a / m), 0.0), -1)  # noqa: E731
+        js = 0.5 * kl(p) + 0.5 * kl(q)
+    return np.sqrt(np.clip(js, 0, None) / np.log(base))
+
+
+def js_distance_matrix(X, Y=None, base: float = 2.0, chunk: int = 512, dtype=None):
+    """Pairwise JS distances (torch, chunked): JS = H(m) - (H(p) + H(q))/2 with H the Shannon entropy.
+
+    X (n, d), Y (m, d) probability vectors (arrays or tensors); returns an (n, m) tensor (float32 unless dtype)."""
+    import torch
+
+    X = torch.as_tensor(np.asarray(X) if not isinstance(X, torch.Tensor) else X)
+    dtype = dtype or (X.dtype if X.dtype in (torch.float32, torch.float64) else torch.float32)
+    X = X.to(dtype)
+    Y = X if Y is None else torch.as_tensor(np.asarray(Y) if not isinstance(Y, torch.Tensor) else Y).to(dtype)
+    if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
+        raise ValueError(f"X and Y must be (n, d) and (m, d); got {tuple(X.shape)} and {tuple(Y.shape)}")
+    if not (torch.isfinite(X).all() and torch.isfinite(Y).all()) or (X < -1e-6).any() or (Y < -1e-6).any():
+        raise ValueError("JS distance needs finite non-negative probability vectors")
+    X, Y = X.clamp_min(0), Y.clamp_min(0)
+    xlogx = lambda a: torch.where(a > 0, a * torch.log(a), torch.zeros((), dtype=dtype))  # noqa: E731
+    hx = -xlogx(X).sum(1)
+    hy = -xlogx(Y).sum(1)
+    out = torch.empty(X.shape[0], Y.shape[0], dtype=dtype)
+    for i in range(0, X.shape[0], chunk):
+        m = 0.5 * (X[i:i + chunk, None, :] + Y[None, :, :])
+        hm = -xlogx(m).sum(-1)
+        out[i:i + chunk] = hm - 0.5 * (hx[i:i + chunk, None] + hy[None, :])
+    out = torch.sqrt(out.clamp_min(0) / math.log(base))
+    if Y is X:
+        out.fill_diagonal_(0.0)
+    return out
+
+
+_Q = np.array([[0.5, 0.5, 0.0], [0.5, 0.0, 0.5], [0.0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+
+
+def confusion(p) -> np.ndarray:
+    """C = 1 - sqrt(2) d_min, d_min = distance of p (..., 3) to the nearest of the four maximal-confusion points
+    (edge midpoints and the centroid of the simplex); max d_min = 1/sqrt2 at the vertices (spec A4, D8)."""
+    p = np.asarray(p, dtype=np.float64)
+    if p.shape[-1] != 3 or not np.all(np.isfinite(p)) or np.any(p < -1e-9) or np.any(np.abs(p.sum(-1) - 1) > 1e-6):
+        raise ValueError(f"p must be (..., 3) probability vectors (non-negative, summing to 1); got shape {p.shape}")
+    d = np.linalg.norm(p[..., None, :] - _Q, axis=-1).min(-1)
+    return 1.0 - np.sqrt(2.0) * d
