@@ -128,6 +128,12 @@ PAPER = {
     "sho": [{"metric": "median_abs_error", "value": 1.51, "unit": "mHa", "ref": "thesis L1384"}],
     "iw": [{"metric": "median_abs_error", "value": 5.04, "unit": "mHa", "ref": "L1386"}],
     "dig": [{"metric": "median_abs_error", "value": 2.70, "unit": "mHa", "ref": "L1388"}],
+    "random-rot90": [
+        {"metric": "rotation_median_abs_diff", "value": 1.6, "unit": "mHa",
+         "text": "median |pred(V) - pred(rot90 V)| after rotation augmentation: < 1.6 mHa (1.7 before)", "ref": "L1409"},
+        {"metric": "median_abs_error", "value": 1.49, "unit": "mHa", "text": "the random model's error (no augmented "
+         "number is given)", "ref": "L1388"},
+    ],
     "random": [
         {"metric": "median_abs_error", "value": 1.49, "unit": "mHa",
          "text": "after 400k examples and 2000 epochs; 2.13 mHa after 200k x 1000 epochs", "ref": "L1298, L1388"},
@@ -151,11 +157,11 @@ def _m(name, value, split, how, unit="mHa"):
 
 @torch.no_grad()
 def measure(model: SchrodingerCNN, data_args: dict, seed: int | None = None, progress: bool = False,
-            n_test: int | None = None) -> list[dict]:
+            n_test: int | None = None, include_transfer: bool = True) -> list[dict]:
     """The card's metrics on freshly generated potentials: the test split of the DataModule built
     from `data_args` with `seed` replaced (a new recipe hash, so new potentials) and no train/val
     samples generated.  Errors in mHa."""
-    from datamodules.schrodinger import SchrodingerDataModule
+    from datamodules.schrodinger import FAMILY_NAMES, SchrodingerDataModule
 
     args = {**data_args, "label": model.hparams.label, "grid": model.hparams.grid, "progress": progress,
             "n_train": 0, "n_val": 0, "augment_rot90": False}
@@ -177,6 +183,16 @@ def measure(model: SchrodingerCNN, data_args: dict, seed: int | None = None, pro
     rot = model.predict_energy(torch.rot90(V, 1, dims=(-2, -1))).cpu().double()
     out.append(_m("rotation_median_abs_diff", torch.quantile((rot - pred).abs() * 1e3, 0.5), split,
                   "median |pred(V) - pred(rot90 V)| (the labels are rotation invariant)"))
+    if dm.family == "mixed":
+        fam = dm.family_of("test")
+        for f in FAMILY_NAMES:
+            sel = torch.as_tensor(fam == f)
+            out.append(_m(f"median_abs_error_{f}", torch.quantile(err[sel], 0.5), split,
+                          f"median |{model.hparams.label} - prediction| over the {int(sel.sum())} {f} potentials"))
+    if dm.family == "random" and model.hparams.label == "e0" and include_transfer:
+        # the paper's transfer test (L1390): the random-trained model on double inverted Gaussians
+        dig = measure(model, {**args, "family": "dig"}, seed=seed, progress=progress, include_transfer=False)
+        out.append({**dig[0], "name": "median_abs_error_on_dig"})
     return out
 
 

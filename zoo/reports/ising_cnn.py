@@ -10,30 +10,10 @@ from callbacks.figures import confusion_figure, parity_figure
 from callbacks.plotting import plt, save
 from datamodules.physics import ising
 
+from .common import paper_vs_ours_table
+
 NAMES = ["ising_cnn/4x4-classify", "ising_cnn/4x4-classify-random", "ising_cnn/8x8-classify", "ising_cnn/8x8-energy",
          "ising_cnn/8x8-magnetization"]
-
-
-def _fmt(v):
-    if v is None:
-        return "-"
-    return f"{v:.6g}" if isinstance(v, float) else str(v)
-
-
-def _table(cards: dict) -> list[str]:
-    rows = ["| checkpoint | metric | paper | ours | measured on |", "|---|---|---|---|---|"]
-    for name, card in cards.items():
-        paper = {p["metric"]: p for p in card.get("paper", [])}
-        for m in card["metrics"]:
-            p = paper.get(m["name"])
-            if m["name"] == "n_errors":
-                continue
-            pv = "-" if p is None else (_fmt(p.get("value")) if p.get("value") is not None else p.get("text", "-"))
-            if p is not None:
-                pv += f" ({p['ref']})"
-            unit = f" {m['unit']}" if m.get("unit") else ""
-            rows.append(f"| `{name}` | {m['name']} | {pv} | {_fmt(m['value'])}{unit} | {m['split']} |")
-    return rows
 
 
 def _thermo_4x4(models, out: Path) -> Path:
@@ -143,7 +123,7 @@ def write_report(out: Path, quick: bool = False) -> Path:
              "Thesis §3.1 (`shared/papers/mills-2021-thesis.txt` L990–1264); spec `spec-mills-ch3-supervised.md` §A.",
              "Every number under *ours* was measured by `zoo publish` on the checkpoint's held-out data (card "
              "`metrics`); `zoo evaluate ising_cnn/...` re-measures on freshly generated data.", "",
-             "## Paper vs ours", ""] + _table(cards) + [""]
+             "## Paper vs ours", ""] + paper_vs_ours_table(cards, skip=("n_errors",)) + [""]
     missing = sorted(set(NAMES) - set(names))
     if missing:
         lines += [f"Not published yet: {', '.join(missing)}.", ""]

@@ -1,0 +1,200 @@
+"""Report for the Schrodinger CNN (Mills, Spanner & Tamblyn 2017)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from callbacks.plotting import plt, save
+from datamodules.physics import schrodinger as S
+
+from .common import fmt, paper_vs_ours_table
+
+VARIANTS = ["sho", "iw", "dig", "random", "dig-excited", "random-kinetic", "mixed", "random-rot90"]
+NAMES = [f"schrodinger_cnn/{v}" for v in VARIANTS]
+FAMILY_TITLES = {"sho": "SHO (Table I)", "iw": "infinite well", "dig": "double inverted Gaussian (Table II)",
+                 "random": "random blobs (Table III)"}
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _metric(card: dict, name: str):
+    return next((m["value"] for m in card.get("metrics", []) if m["name"] == name), None)
+
+
+def _examples(out: Path) -> Path:
+    fig, axes = plt.subplots(2, 4, figsize=(13, 6.4))
+    x = S.grid(64)
+    for j, fam in enumerate(FAMILY_TITLES):
+        for i in range(2):
+            V, p = S.generate(fam, seed=100 + i, n=64)
+            e0 = p.get("e0")
+            if e0 is None:
+                e0 = S.solve(V, 1).e0
+            ax = axes[i, j]
+            im = ax.imshow(V, origin="lower", extent=(x[0], x[-1], x[0], x[-1]), cmap="viridis")
+            fig.colorbar(im, ax=ax, fraction=0.046, label="V (Ha)")
+            ax.set_title(f"{FAMILY_TITLES[fam]}\ne0 = {1e3 * e0:.1f} mHa", fontsize=8)
+            ax.set_xlabel("x (bohr)", fontsize=7)
+    fig.suptitle("Example potentials on the 64x64 grid (x = y = linspace(-20, 20, 64) bohr)")
+    return save(fig, out / "schrodinger_cnn_examples.png")
+
+
+def _config_data_args(variant: str) -> tuple[type, dict]:
+    from zoo.commands import _load_config, datamodule_from_config
+
+    return datamodule_from_config(_load_config(str(REPO / "configs" / "schrodinger_cnn" / f"{variant}.yaml")))
+
+
+def _label_sets(quick: bool) -> dict[str, dict]:
+    """Per family: e0 / e1 / <T> of the training data the configs use (cached), or of a small fresh
+    set where that cache is absent (quick mode never generates the large ones)."""
+    out = {}
+    for fam in FAMILY_TITLES:
+        cls, args = _config_data_args(fam)
+        dm = cls(**{**args, "progress": False})
+        if not dm.cache.is_complete():
+            dm = cls(**{**args, "progress": False, "n_train": 0, "n_val": 0, "n_test": 200 if quick else 1000})
+            dm.prepare_data()
+        arrays = dm.cache.load()
+        out[fam] = {k: np.asarray(arrays[k]) for k in ("e0", "e1", "kinetic")} | {"n": len(arrays["e0"])}
+    return out
+
+
+def _histograms(labels: dict, out: Path) -> Path:
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
+    for ax, key, title in zip(axes, ("e0", "e1", "kinetic"), ("e0", "e1", "<T> of the ground state")):
+        for fam, d in labels.items():
+            ax.hist(1e3 * d[key], bins=60, histtype="step", density=True, label=f"{fam} ({d['n']})")
+        ax.set_xlabel(f"{title} (mHa)")
+        ax.set_title(title)
+    axes[0].set_ylabel("density (1/mHa)")
+    axes[0].legend(fontsize=7)
+    fig.suptitle("Label distributions of each family (the paper aims at e0 in about 0-400 mHa)")
+    return save(fig, out / "schrodinger_cnn_label_histograms.png")
+
+
+def _test_set(card: dict, model) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    """The fresh test split `zoo publish` measured on (n_train = n_val = 0 recipe; cached)."""
+    from datamodules.schrodinger import SchrodingerDataModule
+
+    args = {**card["dataset"]["init_args"], "label": model.hparams.label, "grid": model.hparams.grid,
+            "progress": False, "n_train": 0, "n_val": 0, "augment_rot90": False}
+    dm = SchrodingerDataModule(**args)
+    dm.prepare_data()
+    dm.setup()
+    V, y = dm.splits["test"].tensors
+    return V, y, dm.family_of("test")
+
+
+def _parity(name: str, y: np.ndarray, pred: np.ndarray, label: str):
+    y, pred = 1e3 * y, 1e3 * pred
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    lo, hi = float(min(y.min(), pred.min())), float(max(y.max(), pred.max()))
+    h = ax.hist2d(y, pred, bins=80, range=[[lo, hi], [lo, hi]], cmin=1, cmap="viridis", norm="log")
+    fig.colorbar(h[3], ax=ax, label="potentials")
+    ax.plot([lo, hi], [lo, hi], "k-", lw=0.5)
+    ax.set_xlabel(f"true {label} (mHa)")
+    ax.set_ylabel(f"predicted {label} (mHa)")
+    err = pred - y
+    ins = ax.inset_axes([0.58, 0.08, 0.38, 0.3])
+    ins.hist(err, bins=60, range=tuple(np.percentile(err, [1, 99])), color="C1")
+    ins.set_title(f"error, median |.| = {np.median(np.abs(err)):.2f} mHa", fontsize=6)
+    ins.tick_params(labelsize=5)
+    ax.set_title(f"{name} ({len(y)} fresh test potentials)", fontsize=8)
+    return fig
+
+
+def _checks(cards: dict) -> list[str]:
+    lines = []
+    e = {v: _metric(cards[f"schrodinger_cnn/{v}"], "median_abs_error") for v in ("sho", "iw", "dig", "random")
+         if f"schrodinger_cnn/{v}" in cards}
+    if len(e) == 4:
+        order = sorted(e, key=e.get)
+        lines.append(f"- Ordering of the e0 errors (paper: SHO < random ≈ DIG < IW): ours "
+                     + " < ".join(f"{v} {e[v]:.2f}" for v in order) + " mHa.")
+    r, a = cards.get("schrodinger_cnn/random"), cards.get("schrodinger_cnn/random-rot90")
+    if r:
+        lines.append(f"- Random-trained model on DIG (paper 2.94 mHa): {fmt(_metric(r, 'median_abs_error_on_dig'))} mHa.")
+        rot = _metric(r, "rotation_median_abs_diff")
+        rot_aug = _metric(a, "rotation_median_abs_diff") if a else None
+        lines.append(f"- Rotation consistency median |pred(V) − pred(rot90 V)| (paper 1.7 → < 1.6 mHa with "
+                     f"augmentation): {fmt(rot)} mHa without, {fmt(rot_aug)} mHa with rot90 augmentation.")
+    m = cards.get("schrodinger_cnn/mixed")
+    if m:
+        per = ", ".join(f"{f} {fmt(_metric(m, f'median_abs_error_{f}'))}" for f in FAMILY_TITLES)
+        lines.append(f"- One model on the equal mix (paper 5.90 mHa): {fmt(_metric(m, 'median_abs_error'))} mHa "
+                     f"(per family: {per}).")
+    return lines
+
+
+def _baselines() -> list[str]:
+    p = REPO / "benchmarks" / "results" / "schrodinger_baselines.json"
+    if not p.exists():
+        return ["Not run yet: `python benchmarks/reproduce_schrodinger_baselines.py`.", ""]
+    r = json.loads(p.read_text())
+    lines = ["From `benchmarks/results/schrodinger_baselines.json` (`python benchmarks/reproduce_schrodinger_"
+             "baselines.py`): median |e0 − prediction| (mHa) on held-out potentials vs training-set size, with "
+             "each fit's wall time.", ""]
+    rows = r.get("rows") or r.get("results") or []
+    if rows and isinstance(rows, list) and isinstance(rows[0], dict):
+        keys = list(rows[0])
+        lines += ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+        lines += ["| " + " | ".join(fmt(row.get(k)) for k in keys) + " |" for row in rows]
+    else:
+        lines += ["```json", json.dumps(r, indent=1)[:3000], "```"]
+    for k in ("note", "notes", "cnn_wall_time_s", "affordable"):
+        if k in r:
+            lines.append(f"- {k}: {r[k] if isinstance(r[k], str) else json.dumps(r[k])}")
+    return lines + [""]
+
+
+def write_report(out: Path, quick: bool = False) -> Path:
+    import zoo
+
+    out.mkdir(parents=True, exist_ok=True)
+    names = [n for n in NAMES if n in zoo.list_pretrained("schrodinger_cnn")]
+    models = {n: zoo.load_pretrained(n) for n in names}
+    cards = {n: m.card for n, m in models.items()}
+    figs = [_examples(out), _histograms(_label_sets(quick), out)]
+    for n, m in models.items():
+        V, y, _ = _test_set(cards[n], m)
+        if quick:
+            V, y = V[:500], y[:500]
+        pred = m.predict_energy(V).double().numpy()
+        figs.append(save(_parity(n, y.double().numpy(), pred, m.hparams.label), out / f"{n.replace('/', '_')}_parity.png"))
+    baseline_png = out / "schrodinger_cnn_baselines.png"
+
+    lines = ["# Schrödinger CNN — Mills, Spanner & Tamblyn, PRA 96, 042113 (2017)", "",
+             "Thesis §3.2 (`shared/papers/mills-2021-thesis.txt` L1280–1612); spec `spec-mills-ch3-supervised.md` §B.",
+             "Every number under *ours* was measured by `zoo publish` on freshly generated test potentials (card "
+             "`metrics`); `zoo evaluate --model schrodinger_cnn` re-measures on another fresh set.", "",
+             "**Not the paper's setup** (each config's header and card `notes` say so): 64×64 input grid (paper 256×256),"
+             " labels from the finite-difference solver on the same 64×64 grid (paper 256×256; the 64×64 solver is "
+             "2.24 mHa from the analytic SHO e0, the paper's 0.12), 12 000 training potentials (paper 200 000) for 12–20 "
+             "epochs (paper 1000), Adam with cosine decay at batch 128 (paper AdaDelta, batch 1000). The errors measure "
+             "how well the CNN learns the solver's map at our resolution, as the paper's do at theirs.", "",
+             "## Paper vs ours", ""] + paper_vs_ours_table(cards, skip=("mean_abs_error",)) + [""]
+    missing = sorted(set(NAMES) - set(names))
+    if missing:
+        lines += [f"Not published yet: {', '.join(missing)}.", ""]
+    lines += ["## Checks the paper makes", ""] + _checks(cards) + [""]
+    lines += ["## Baselines (kernel ridge regression, random forest)", ""] + _baselines()
+    if baseline_png.exists():
+        lines += [f"![baselines]({baseline_png.name})", ""]
+    bench = REPO / "benchmarks" / "results" / "schrodinger.json"
+    if bench.exists():
+        lines += ["## Speed", "", "See BENCHMARKS.md (`benchmarks/perf_schrodinger.py`), measured side by side:", "",
+                  "```json", json.dumps(json.loads(bench.read_text()), indent=1)[:2500], "```", ""]
+    lines += ["## Figures", ""] + [f"![{p.stem}]({p.name})" for p in figs] + [""]
+    lines += ["## Commands", "", "```",
+              *[f"zoo fit --config configs/schrodinger_cnn/{n.split('/')[1]}.yaml" for n in NAMES],
+              *[f"zoo publish runs/schrodinger_cnn/{n.split('/')[1]}/checkpoints/last.ckpt --name {n} "
+                f"--config configs/schrodinger_cnn/{n.split('/')[1]}.yaml" for n in NAMES],
+              "zoo evaluate --model schrodinger_cnn", "zoo reproduce schrodinger_cnn", "```", "",
+              "The paper's full setup (256×256, 19 convolutions, AdaDelta, 200k × 1000 epochs) is "
+              "`configs/schrodinger_cnn/paper.yaml`; it is a GPU job and was not run here."]
+    path = out / "schrodinger_cnn.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
