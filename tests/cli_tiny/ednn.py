@@ -1,0 +1,28 @@
+"""Tiny-data overrides for the EDNN configs' fast_dev_run (see tests/cli_tiny/__doc__.md)."""
+from __future__ import annotations
+
+
+def tiny_ising(data: dict) -> list[str]:
+    return ["--data.init_args.n_samples", "630", "--data.init_args.shard_size", "10"]
+
+
+def model_ising(model_args: dict, data: dict):
+    from zoo.ednn import EDNNTask
+
+    return EDNNTask(**model_args)  # size-agnostic: no lattice size is linked
+
+
+def tiny_digits(data: dict) -> list[str]:
+    return ["--data.init_args.n_train", "16", "--data.init_args.n_val", "8", "--data.init_args.n_test", "8",
+            "--data.init_args.shard_size", "8"]
+
+
+def model_digits(model_args: dict, data: dict):
+    from datamodules.digits import DATASETS
+    from zoo.ednn import EDNNTask
+
+    return EDNNTask(**{**model_args, "n_outputs": len(DATASETS[data["dataset"]]["digits"])})
+
+
+TINY = {"datamodules.ednn.EDNNIsingDataModule": (tiny_ising, model_ising),
+        "datamodules.digits.DigitCountingDataModule": (tiny_digits, model_digits)}

@@ -1,0 +1,215 @@
+"""EDNN wrapper (Mills et al. 2019): tiling against a direct loop, an exactly representable local operator,
+loss on the sum, size transfer, input checks."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from datamodules.physics import ising
+from zoo.ednn import EDNN, CountTileCNN, EDNNTask, IsingTileMLP
+
+torch.set_num_threads(1)
+
+
+def loop_tiles(x: np.ndarray, f: int, c: int, padding: str) -> np.ndarray:
+    """Direct implementation of X_{b,i,j} = x_{b, if-c : if+f+c, jf-c : jf+f+c} (thesis L1948-1978)."""
+    B, C, H, W = x.shape
+    t = f + 2 * c
+    out = np.zeros((B, H // f, W // f, C, t, t), dtype=x.dtype)
+    for b in range(B):
+        for i in range(H // f):
+            for j in range(W // f):
+                for u in range(t):
+                    for v in range(t):
+                        r, q = i * f - c + u, j * f - c + v
+                        if padding == "circular":
+                            out[b, i, j, :, u, v] = x[b, :, r % H, q % W]
+                        elif 0 <= r < H and 0 <= q < W:
+                            out[b, i, j, :, u, v] = x[b, :, r, q]
+    return out
+
+
+@pytest.mark.parametrize("padding", ["circular", "zeros"])
+@pytest.mark.parametrize("f,c,H,W", [(1, 1, 4, 4), (2, 1, 6, 8), (3, 0, 6, 3), (2, 3, 4, 6), (1, 5, 3, 3)])
+def test_tiles_match_direct_loop(padding, f, c, H, W):
+    x = torch.randn(2, 2, H, W, generator=torch.Generator().manual_seed(f * 100 + c))
+    e = EDNN(nn.Identity(), f, c, padding)
+    got = e.tiles(x).numpy()
+    np.testing.assert_array_equal(got, loop_tiles(x.numpy(), f, c, padding))
+
+
+class TileSumNet(nn.Module):
+    """A nonlinear tile function whose per-tile value we can recompute independently."""
+
+    def forward(self, t):
+        flat = t.flatten(1)
+        return torch.stack([torch.tanh(flat).sum(1), (flat ** 2).mean(1) * flat[:, 0]], 1)
+
+
+@pytest.mark.parametrize("padding", ["circular", "zeros"])
+def test_contributions_are_the_net_on_each_tile_and_forward_is_their_sum(padding):
+    f, c = 2, 1
+    x = torch.randn(3, 1, 6, 4, generator=torch.Generator().manual_seed(1))
+    net = TileSumNet()
+    e = EDNN(net, f, c, padding)
+    C = e.tile_contributions(x)
+    tiles = loop_tiles(x.numpy(), f, c, padding)
+    assert C.shape == (3, 3, 2, 2)
+    for b in range(3):
+        for i in range(3):
+            for j in range(2):
+                want = net(torch.as_tensor(tiles[b, i, j])[None])[0]
+                torch.testing.assert_close(C[b, i, j], want)
+    torch.testing.assert_close(e(x), C.sum(dim=(1, 2)))
+
+
+def exact_ising_mlp() -> IsingTileMLP:
+    """The paper's 9 -> 288 -> 64 -> 64 -> 1 network with weights set by hand to the exact nearest-neighbour
+    tile energy -s0 (s_right + s_down), using s a = relu(s + a) + relu(-s - a) - 1 for +-1 spins."""
+    m = IsingTileMLP(3)
+    lin = [l for l in m.layers if isinstance(l, nn.Linear)]
+    for l in lin:
+        nn.init.zeros_(l.weight)
+        nn.init.zeros_(l.bias)
+    centre, right, down = 4, 5, 7  # flattened 3 x 3 tile, row-major
+    with torch.no_grad():
+        for k, (nb, sign) in enumerate([(right, 1), (right, -1), (down, 1), (down, -1)]):
+            lin[0].weight[k, centre] = sign
+            lin[0].weight[k, nb] = sign
+        for k in range(4):  # ReLU outputs are >= 0: pass them through unchanged
+            lin[1].weight[k, k] = 1
+            lin[2].weight[k, k] = 1
+        lin[3].weight[0, :4] = -1
+        lin[3].bias[0] = 2.0
+    return m
+
+
+def test_parameter_counts_match_the_paper():
+    counts = [sum(p.numel() for p in IsingTileMLP(1 + 2 * c).parameters()) for c in (1, 2, 3)]
+    assert counts == [25_601, 76_289, 183_041]  # spec C.3; 183 041 / 25 601 = 7.15 ("over 7 times", L1812)
+
+
+@pytest.mark.parametrize("L", [4, 6, 8, 16, 32])
+def test_nearest_neighbour_energy_is_exactly_representable_at_any_size(L):
+    e = EDNN(exact_ising_mlp(), 1, 1, "circular")
+    s = ising.random_configs(6, L, seed=L)
+    s[0] = 1
+    s[1] = np.indices((L, L)).sum(0) % 2 * 2 - 1  # checkerboard: E = +2 L^2
+    with torch.no_grad():
+        E = e(torch.as_tensor(s, dtype=torch.float32)).squeeze(-1).numpy()
+    np.testing.assert_allclose(E, ising.energy(s), atol=1e-3)
+    assert E[0] == pytest.approx(-2 * L * L) and E[1] == pytest.approx(2 * L * L)
+
+
+def test_zero_padding_breaks_the_periodic_energy():
+    """With zeros the wrap-around bonds are invisible: the same exact tile net misses exactly 2L bonds' worth."""
+    L = 6
+    e = EDNN(exact_ising_mlp(), 1, 1, "zeros")
+    s = np.ones((1, L, L), dtype=np.int8)
+    with torch.no_grad():
+        E = float(e(torch.as_tensor(s, dtype=torch.float32)))
+    # boundary tiles see a 0 neighbour: relu(1 + 0) + relu(-1) - 1 = 0 instead of -1 per missing bond
+    assert E == pytest.approx(-2 * L * L + 2 * L)
+
+
+def test_dedup_gives_identical_outputs_and_gradients():
+    torch.manual_seed(0)
+    m = EDNNTask(context=2)
+    x = torch.as_tensor(ising.random_configs(40, 8, seed=3), dtype=torch.float32)
+    x[:20] = 1  # many repeated tiles
+    y = torch.randn(40)
+    grads = []
+    for dedup in (False, True):
+        m.ednn.dedup = dedup
+        m.zero_grad()
+        loss = nn.functional.mse_loss(m(x), y)
+        loss.backward()
+        grads.append([p.grad.clone() for p in m.parameters()])
+        out = m(x).detach()
+        if not dedup:
+            ref = out
+    torch.testing.assert_close(out, ref)
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_training_loss_is_on_the_sum_not_per_tile():
+    m = EDNNTask(context=1)
+    x = torch.as_tensor(ising.random_configs(16, 8, seed=1), dtype=torch.float32)
+    y = torch.as_tensor(ising.energy(x.numpy().astype(np.int8)), dtype=torch.float32)
+    m.log = lambda *a, **k: None
+    loss = m.training_step((x, y), 0)
+    pred = m.ednn.tile_contributions(x).sum(dim=(1, 2, 3))
+    torch.testing.assert_close(loss, nn.functional.mse_loss(pred, y))
+    per_tile = nn.functional.mse_loss(m.ednn.tile_contributions(x).squeeze(-1), (y / 64)[:, None, None].expand(-1, 8, 8))
+    assert not torch.isclose(loss, per_tile)
+
+
+def test_a_tiny_model_trained_on_4x4_transfers_to_16x16():
+    torch.manual_seed(0)
+    m = EDNNTask(context=1, lr=3e-3)
+    x = torch.as_tensor(ising.random_configs(512, 4, seed=0), dtype=torch.float32)
+    y = torch.as_tensor(ising.energy(x.numpy().astype(np.int8)), dtype=torch.float32)
+    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
+    for _ in range(300):
+        opt.zero_grad()
+        nn.functional.mse_loss(m(x), y).backward()
+        opt.step()
+    s = ising.random_configs(64, 16, seed=9)
+    err = (m.predict_energy(s) - torch.as_tensor(ising.energy(s), dtype=torch.float32)).abs()
+    # per spin the 16x16 error stays at the 4x4 level: the sum over tiles is extensive
+    assert float(err.median()) / 256 < 0.05
+    assert float(err.median()) < 0.2 * float(torch.as_tensor(ising.energy(s)).float().abs().median())
+
+
+@pytest.mark.parametrize("bad", [(3, 4), (8, 6)])
+def test_non_multiple_of_focus_raises(bad):
+    e = EDNN(nn.Identity(), 4, 1)
+    with pytest.raises(ValueError, match="multiples of focus=4"):
+        e.tiles(torch.zeros(1, *bad))
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match="padding"):
+        EDNN(nn.Identity(), 1, 1, "reflect")
+    with pytest.raises(ValueError, match="focus"):
+        EDNN(nn.Identity(), 0, 1)
+    with pytest.raises(ValueError, match="context"):
+        EDNN(nn.Identity(), 1, -1)
+    with pytest.raises(ValueError, match=r"\(B, H, W\)"):
+        EDNN(nn.Identity(), 1, 1).tiles(torch.zeros(4, 4))
+    with pytest.raises(ValueError, match="net must be"):
+        EDNNTask(net="cnn")
+    with pytest.raises(ValueError, match="n_outputs"):
+        EDNNTask(n_outputs=2)
+    m = EDNNTask(focus=2, context=1)
+    with pytest.raises(ValueError, match="-1 and \\+1"):
+        m.predict_energy(np.zeros((1, 4, 4)))
+    with pytest.raises(ValueError, match="multiple of focus=2"):
+        m.predict_energy(np.ones((1, 5, 5)))
+    with pytest.raises(ValueError, match="counting model"):
+        m.count(np.zeros((1, 8, 8)))
+
+
+def test_predict_energy_takes_one_lattice_and_energy_map_sums_to_it():
+    m = EDNNTask(context=1)
+    s = ising.random_configs(1, 12, seed=2)[0]
+    E = m.predict_energy(s)
+    assert E.shape == (1,)
+    torch.testing.assert_close(m.energy_map(s).sum(dim=(1, 2)), E, rtol=1e-5, atol=1e-4)
+
+
+def test_counting_cnn_depth_and_size():
+    # N = floor(log2(f + 2c) - 1): 3 conv layers for 24 x 24 tiles, 4 for 32 x 32 (spec D.3, easy-to-get-wrong 18)
+    assert CountTileCNN(24).n_conv == 3 and CountTileCNN(32, in_channels=3).n_conv == 4
+    n = sum(p.numel() for p in CountTileCNN(24, n_out=2).parameters())
+    assert 0.70e6 < n < 0.75e6  # spec D.3: ~0.72-0.73 M for MNIST
+    m = EDNNTask(net="count_cnn", focus=8, context=8, n_outputs=2, fc_width=32, filters=8)
+    img = torch.zeros(2, 1, 24, 40)
+    assert m.count(img).shape == (2, 2)
+    dm = m.density_map(img)
+    assert dm.shape == (2, 2, 24, 40)
+    torch.testing.assert_close(dm.sum(dim=(-2, -1)), m.count(img), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(m.region_count(img, (0, 0, 24, 40)), m.count(img), rtol=1e-5, atol=1e-5)

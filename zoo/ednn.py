@@ -1,0 +1,443 @@
+"""EDNN: extensive deep neural networks (Mills, Ryczko, Luchak, Domurad, Beeler & Tamblyn, Chem. Sci. 10,
+4129 (2019); thesis section 3.3-3.4, L1614-2050) and weakly supervised counting with an EDNN (Mills & Tamblyn
+2021, thesis section 3.5, L2054-2228).
+
+An L x L input is cut into (L/f)^2 non-overlapping f x f *focus* regions; each gets a *context* border of width c
+taken from a periodically (physics) or zero (images) padded copy, giving (f + 2c) x (f + 2c) tiles, starting at the
+origin with stride f (thesis Appendix L1948-1978).  One network evaluates every tile, the outputs are summed, and
+the loss is taken on the sum (L1751, L1771-1775): a model trained on 8 x 8 predicts any multiple of f at O(N).
+
+`EDNN(net, focus, context, padding)` wraps any `nn.Module` taking (n, C, f+2c, f+2c) tiles.  The registered task
+`EDNNTask` ('ednn') holds the paper's two tile networks:
+- 'ising_mlp': dense 32(f+2c)^2 -> 64 -> 64 -> 1 on the flattened raw +-1 tile (L1767, L1812), ReLU (activation
+  not stated in the paper);
+- 'count_cnn': floor(log2(f+2c) - 1) conv layers of 64 4x4/stride-2 kernels, dense 1024, dense l (L2141).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchmetrics
+from torch import nn
+
+from .base import ZooTask
+from .metrics import MedianAbsoluteError
+from .registry import register_model
+
+PADDINGS = ("circular", "zeros")
+NETS = ("ising_mlp", "count_cnn")
+
+
+# ===================================================================================== the wrapper
+class EDNN(nn.Module):
+    """Extensive wrapper around a tile network.
+
+    Args:
+        net: module mapping (n, C, t, t) tiles (t = focus + 2 context) to (n, l) or (n,) contributions.
+        focus: side f of the focus regions (stride of the tiling).
+        context: width c of the context border.
+        padding: 'circular' (periodic systems, the paper's physics EDNNs) or 'zeros' (images, counting paper).
+        max_tiles: tiles per network call when no gradient is needed (bounds memory on huge inputs).
+        dedup: evaluate the network once per distinct tile and scatter the outputs back (exact: the same outputs
+            and, through the gather's backward, the same gradients).  Pays off for discrete inputs: an 8 x 8 Ising
+            batch of 2000 holds 128 000 3 x 3 tiles but at most 512 distinct ones.
+
+    Inputs are (B, H, W) (one channel) or (B, C, H, W); H and W must be multiples of `focus`.
+    """
+
+    def __init__(self, net: nn.Module, focus: int, context: int, padding: str = "circular", max_tiles: int = 1 << 16,
+                 dedup: bool = False):
+        super().__init__()
+        if int(focus) != focus or focus < 1:
+            raise ValueError(f"focus must be an integer >= 1; got {focus!r}")
+        if int(context) != context or context < 0:
+            raise ValueError(f"context must be an integer >= 0; got {context!r}")
+        if padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {PADDINGS}; got {padding!r}")
+        self.net, self.focus, self.context, self.padding = net, int(focus), int(context), padding
+        self.max_tiles, self.dedup = int(max_tiles), bool(dedup)
+
+    @property
+    def tile_size(self) -> int:
+        return self.focus + 2 * self.context
+
+    def _check(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 3:
+            x = x.unsqueeze(1)
+        if x.dim() != 4:
+            raise ValueError(f"input must be (B, H, W) or (B, C, H, W); got shape {tuple(x.shape)}")
+        H, W = x.shape[-2:]
+        if H % self.focus or W % self.focus or H == 0 or W == 0:
+            raise ValueError(f"input side lengths must be positive multiples of focus={self.focus}; got {H}x{W}")
+        return x
+
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C, H + 2c, W + 2c), periodic or zero padded (any c, also c > H)."""
+        c = self.context
+        if c == 0:
+            return x
+        if self.padding == "zeros":
+            return F.pad(x, (c, c, c, c))
+        H, W = x.shape[-2:]
+        rows = torch.arange(-c, H + c, device=x.device) % H
+        cols = torch.arange(-c, W + c, device=x.device) % W
+        return x.index_select(-2, rows).index_select(-1, cols)
+
+    def tiles(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, [C,] H, W) -> (B, H/f, W/f, C, t, t): tile (i, j) is rows i f - c ... i f + f + c - 1 of x."""
+        x = self._check(x)
+        t, f = self.tile_size, self.focus
+        return self.pad(x).unfold(2, t, f).unfold(3, t, f).permute(0, 2, 3, 1, 4, 5)
+
+    def _net(self, flat: torch.Tensor) -> torch.Tensor:
+        if self.dedup and len(flat) > 1:
+            rows = flat.reshape(len(flat), -1)
+            if rows.shape[1] <= 62 and bool(((rows == 1) | (rows == -1)).all()):
+                # +-1 rows: an exact integer key per row (bit k = element k), far faster than unique(dim=0)
+                bits = 2 ** torch.arange(rows.shape[1], device=rows.device, dtype=torch.int64)
+                key = ((rows > 0).long() * bits).sum(1)
+                _, first, inverse = _unique_first(key)
+                uniq = flat[first]
+            else:
+                uniq, inverse = torch.unique(rows, dim=0, return_inverse=True)
+                uniq = uniq.reshape(-1, *flat.shape[1:])
+            if len(uniq) < 0.8 * len(flat):
+                return self._net_plain(uniq)[inverse]
+        return self._net_plain(flat)
+
+    def _net_plain(self, flat: torch.Tensor) -> torch.Tensor:
+        out = self.net(flat)
+        return out.unsqueeze(-1) if out.dim() == 1 else out.reshape(len(flat), -1)
+
+    def tile_contributions(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-tile outputs C_{b,i,j}: (B, H/f, W/f, l)."""
+        X = self.tiles(x)
+        B, nh, nw = X.shape[:3]
+        flat = X.reshape(B * nh * nw, *X.shape[3:])
+        if torch.is_grad_enabled() or len(flat) <= self.max_tiles:
+            out = self._net(flat)
+        else:  # chunked inference: huge lattices without materialising every hidden activation
+            out = torch.cat([self._net(flat[k:k + self.max_tiles]) for k in range(0, len(flat), self.max_tiles)])
+        return out.reshape(B, nh, nw, -1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Extensive output: the sum of the tile contributions, (B, l)."""
+        return self.tile_contributions(x).sum(dim=(1, 2))
+
+
+def _unique_first(key: torch.Tensor):
+    """(unique keys, index of one occurrence of each, inverse) for a 1-D integer tensor."""
+    uniq, inverse = torch.unique(key, return_inverse=True)
+    first = torch.empty(len(uniq), dtype=torch.long, device=key.device)
+    first.scatter_(0, inverse, torch.arange(len(key), device=key.device))
+    return uniq, first, inverse
+
+
+# ===================================================================================== tile networks
+class IsingTileMLP(nn.Module):
+    """Dense t^2 -> 32 t^2 -> 64 -> 64 -> 1 on the flattened +-1 tile (L1767; params 25 601 / 76 289 / 183 041
+    for t = 3 / 5 / 7, matching the paper's "over 7 times the parameters", L1812)."""
+
+    def __init__(self, tile: int, width_factor: int = 32, hidden: int = 64):
+        super().__init__()
+        n = tile * tile
+        self.layers = nn.Sequential(nn.Flatten(), nn.Linear(n, width_factor * n), nn.ReLU(),
+                                    nn.Linear(width_factor * n, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
+                                    nn.ReLU(), nn.Linear(hidden, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+class CountTileCNN(nn.Module):
+    """floor(log2(t) - 1) conv layers of `filters` k x k / stride-2 kernels ('same' zeros, ReLU), then dense
+    `fc_width`, dense `n_out` (counting paper L2141: 64 filters, k = 4, dense 1024)."""
+
+    def __init__(self, tile: int, in_channels: int = 1, n_out: int = 1, filters: int = 64, kernel: int = 4,
+                 fc_width: int = 1024):
+        super().__init__()
+        n_conv = int(math.floor(math.log2(tile) - 1))
+        if n_conv < 1:
+            raise ValueError(f"tile side {tile} is too small for the counting CNN (needs focus + 2 context >= 4)")
+        layers, c, s = [], in_channels, tile
+        for _ in range(n_conv):
+            # 'same' padding for stride 2: output ceil(s / 2)
+            s_out = math.ceil(s / 2)
+            total = max((s_out - 1) * 2 + kernel - s, 0)
+            layers += [nn.ZeroPad2d((total // 2, total - total // 2, total // 2, total - total // 2)),
+                       nn.Conv2d(c, filters, kernel, stride=2), nn.ReLU()]
+            c, s = filters, s_out
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(filters * s * s, fc_width), nn.ReLU(),
+                                  nn.Linear(fc_width, n_out))
+        self.n_conv = n_conv
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+# ===================================================================================== the task
+@register_model("ednn")
+class EDNNTask(ZooTask):
+    """An EDNN as a Lightning task.  Loss: MSE on the summed output (never per tile).
+
+    Args:
+        net: 'ising_mlp' (Ising energy, paper section 3.4) or 'count_cnn' (object counting, section 3.5).
+        focus, context: f and c (paper Ising: f = 1, c = 1/2/3; counting MNIST: f = 8, c = 8).
+        padding: 'circular' (default for 'ising_mlp') or 'zeros' (the counting paper); None picks by net.
+        n_outputs: l, the number of extensive outputs (1 for energy, number of classes for counting).
+        in_channels: image channels for 'count_cnn'.
+        filters, fc_width: counting CNN widths (paper 64, 1024).
+        optimizer, lr: paper Adam 1e-4 (Table 1 L1783-1788 and L2145); configs state what they use.
+    """
+
+    def __init__(self, net: str = "ising_mlp", focus: int = 1, context: int = 1, padding: str | None = None,
+                 n_outputs: int = 1, in_channels: int = 1, filters: int = 64, fc_width: int = 1024,
+                 optimizer: str = "adam", lr: float = 1e-4, weight_decay: float = 0.0, lr_schedule: str = "constant"):
+        if net not in NETS:
+            raise ValueError(f"net must be one of {NETS}; got {net!r}")
+        if padding is not None and padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {PADDINGS} (or None for the net's default); got {padding!r}")
+        if n_outputs < 1:
+            raise ValueError(f"n_outputs must be >= 1; got {n_outputs}")
+        if net == "ising_mlp" and n_outputs != 1:
+            raise ValueError("net='ising_mlp' predicts one extensive scalar (energy); n_outputs must be 1")
+        super().__init__(optimizer=optimizer, lr=lr, weight_decay=weight_decay, lr_schedule=lr_schedule)
+
+    # -- structure ------------------------------------------------------------------------------
+    @property
+    def focus(self) -> int:
+        return self.hparams.focus
+
+    @property
+    def context(self) -> int:
+        return self.hparams.context
+
+    @property
+    def is_ising(self) -> bool:
+        return self.hparams.net == "ising_mlp"
+
+    @property
+    def target_unit(self) -> str:
+        return "E (J)" if self.is_ising else "count"
+
+    def configure_model(self) -> None:
+        hp = self.hparams
+        t = hp.focus + 2 * hp.context
+        padding = hp.padding or ("circular" if hp.net == "ising_mlp" else "zeros")
+        if hp.net == "ising_mlp":
+            tile_net = IsingTileMLP(t)
+        else:
+            tile_net = CountTileCNN(t, in_channels=hp.in_channels, n_out=hp.n_outputs, filters=hp.filters,
+                                    fc_width=hp.fc_width)
+        # +-1 spins: many tiles repeat (all 3 x 3 tiles of a batch are among 2^9), so evaluate each once
+        self.ednn = EDNN(tile_net, hp.focus, hp.context, padding, dedup=hp.net == "ising_mlp")
+
+    def configure_losses(self) -> None:
+        self.loss_fn = nn.MSELoss()
+
+    def configure_metrics(self) -> None:
+        if self.is_ising:
+            make = lambda: torchmetrics.MetricCollection({  # noqa: E731
+                "median_abs_error": MedianAbsoluteError(), "mean_abs_error": torchmetrics.MeanAbsoluteError()})
+        else:
+            make = lambda: torchmetrics.MetricCollection({  # noqa: E731
+                "mean_abs_error": torchmetrics.MeanAbsoluteError(), "count_accuracy": _RoundedCountAccuracy()})
+        self.val_metrics = make().clone(prefix="val/")
+        self.test_metrics = make().clone(prefix="test/")
+
+    def _prep(self, x: torch.Tensor) -> torch.Tensor:
+        return x.to(self.dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, [C,] H, W) -> (B,) for one output (energy), else (B, l)."""
+        out = self.ednn(self._prep(x))
+        return out.squeeze(-1) if self.hparams.n_outputs == 1 else out
+
+    def tile_contributions(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, H/f, W/f) for one output, else (B, H/f, W/f, l)."""
+        out = self.ednn.tile_contributions(self._prep(x))
+        return out.squeeze(-1) if self.hparams.n_outputs == 1 else out
+
+    # -- training -------------------------------------------------------------------------------
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = self.loss_fn(self(x), y.to(self.dtype))  # on the sum over tiles (L1751)
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(x))
+        return loss
+
+    def _eval_step(self, batch, metrics, stage):
+        x, y = batch
+        pred = self(x)
+        y = y.to(pred.dtype)
+        self.log(f"{stage}/loss", self.loss_fn(pred, y), sync_dist=True, batch_size=len(x))
+        metrics.update(pred, y)
+        self.log_dict(metrics, prog_bar=stage == "val")
+        return {"preds": pred, "target": y}
+
+    def predict_step(self, batch, batch_idx):
+        return self(batch[0])
+
+    # -- domain API: Ising ----------------------------------------------------------------------
+    def _spins(self, spins) -> torch.Tensor:
+        from datamodules.physics import ising
+
+        if not self.is_ising:
+            raise ValueError("this EDNN counts objects; load an Ising model (ednn/ising-*) for energies")
+        if isinstance(spins, torch.Tensor):
+            spins = spins.detach().cpu().numpy()
+        s = ising.check_spins(spins)
+        if s.shape[-1] % self.focus:
+            raise ValueError(f"lattice side must be a multiple of focus={self.focus}; got {s.shape[-1]}")
+        return torch.as_tensor(s, dtype=self.dtype, device=self.device)
+
+    @torch.no_grad()
+    def predict_energy(self, spins, batch_size: int | None = None) -> torch.Tensor:
+        """Total energy in J of (B, L, L) (or (L, L)) +-1 spins, any L that is a multiple of f -> (B,)."""
+        x = self._spins(spins)
+        bs = batch_size or max(1, (1 << 18) // x[0].numel())
+        return self.batched_forward(x, bs)
+
+    @torch.no_grad()
+    def energy_map(self, spins) -> torch.Tensor:
+        """Per-tile energy contributions (B, L/f, L/f) in J."""
+        return self.tile_contributions(self._spins(spins))
+
+    def tile_energy_fn(self):
+        """Callable (n, t, t) +-1 tiles -> (n,) contributions, for `datamodules.physics.ednn_mc`."""
+        ednn = self.ednn
+
+        @torch.no_grad()
+        def fn(tiles: torch.Tensor) -> torch.Tensor:
+            return ednn._net(tiles.to(self.device, self.dtype).unsqueeze(1)).reshape(-1)
+        return fn
+
+    # -- domain API: counting -------------------------------------------------------------------
+    def _images(self, images) -> torch.Tensor:
+        if self.is_ising:
+            raise ValueError("this EDNN predicts Ising energies; load a counting model (ednn/count-digits-*)")
+        x = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)
+        if x.dim() == 2:
+            x = x[None]
+        if x.dim() == 3 and self.hparams.in_channels == 1:
+            x = x.unsqueeze(1)
+        if x.dim() != 4 or x.shape[1] != self.hparams.in_channels:
+            raise ValueError(f"images must be (B, H, W) or (B, {self.hparams.in_channels}, H, W); got {tuple(x.shape)}")
+        if not torch.isfinite(x.float()).all():
+            raise ValueError("images contain NaN or inf")
+        if x.dtype == torch.uint8:
+            x = x.float() / 255.0
+        return x.to(self.device, self.dtype)
+
+    @torch.no_grad()
+    def count(self, images) -> torch.Tensor:
+        """Per-class counts (B, l) (real-valued; round for integer counts)."""
+        return self.ednn(self._images(images))
+
+    @torch.no_grad()
+    def density_map(self, images, upsample: bool = True) -> torch.Tensor:
+        """Tile contributions C (B, l, H/f, W/f), or upsampled to (B, l, H, W) with each tile's value spread
+        evenly over its f x f focus (so region sums of the map are region counts)."""
+        C = self.ednn.tile_contributions(self._images(images)).permute(0, 3, 1, 2)
+        if not upsample:
+            return C
+        f = self.focus
+        return C.repeat_interleave(f, -2).repeat_interleave(f, -1) / (f * f)
+
+    @torch.no_grad()
+    def region_count(self, images, box: tuple[int, int, int, int]) -> torch.Tensor:
+        """Sum of the density map inside box = (top, left, bottom, right) in pixels -> (B, l)."""
+        top, left, bottom, right = box
+        return self.density_map(images)[..., top:bottom, left:right].sum(dim=(-2, -1))
+
+
+class _RoundedCountAccuracy(torchmetrics.Metric):
+    """Fraction of (image, class) pairs whose rounded predicted count equals the true count."""
+
+    full_state_update = False
+    higher_is_better = True
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.add_state("correct", default=torch.tensor(0.0), dist_reduce_fx="sum")
+        self.add_state("total", default=torch.tensor(0.0), dist_reduce_fx="sum")
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        self.correct += (preds.round() == target.round()).float().sum()
+        self.total += target.numel()
+
+    def compute(self) -> torch.Tensor:
+        return self.correct / self.total.clamp(min=1)
+
+
+# ===================================================================================== paper numbers
+PAPER = {
+    "ising-f1c1": [
+        {"metric": "median_abs_error", "value": 0.028, "unit": "J", "ref": "thesis L1812 (written 'J/L^2'; a total-energy "
+         "error in J, spec C.6 units note)"},
+        {"metric": "transfer_128_Tc_median_abs_error", "value": 2.055, "unit": "J",
+         "ref": "L1866 (8x8-trained, 128x128 near T_c, no retraining)"},
+    ],
+    "ising-f1c2": [{"metric": "median_abs_error", "value": 1.090, "unit": "J", "ref": "L1812"}],
+    "ising-f1c3": [{"metric": "median_abs_error", "value": 14.816, "unit": "J", "ref": "L1812"}],
+    "count-digits-1": [{"metric": "count_accuracy_worst_class", "value": 1.0, "ref": "L2151 (MNIST-1)"}],
+    "count-digits-2": [{"metric": "count_accuracy_worst_class", "value": 1.0, "ref": "L2153 (MNIST-2)"}],
+    "count-digits-10": [{"metric": "count_accuracy_worst_class", "value": 0.9808, "ref": "L2155 (MNIST-10, fives)"}],
+}
+
+
+def _m(name, value, split, how, unit=""):
+    return {"name": name, "value": float(value), "split": split, "how": how, "unit": unit}
+
+
+def transfer_samples(L: int, T: float, n: int, seed=0, n_equil: int | None = None) -> np.ndarray:
+    """n Metropolis configurations of the periodic L x L model at temperature T (independent chains from a
+    random start, `n_equil` checkerboard sweeps each; default 1000 for L <= 128, 500 above)."""
+    from datamodules.physics import ising
+
+    n_equil = n_equil if n_equil is not None else (1000 if L <= 128 else 500)
+    r = ising.metropolis(L, [T], n_chains=n, n_equil=n_equil, n_samples=1, every=1, seed=seed, start="random",
+                         return_configs=True)
+    return r["configs"][0]
+
+
+@torch.no_grad()
+def measure(model: EDNNTask, data_args: dict, seed: int | None = None, progress: bool = False) -> list[dict]:
+    """The card's metrics on the DataModule built from `data_args` (seed replaced for fresh data).  Ising:
+    hash-split test median |E - E_hat| (and mean, per spin), plus for f1c1 the 128 x 128 transfer near T_c."""
+    if not model.is_ising:
+        from datamodules.digits import measure_counting
+
+        return measure_counting(model, data_args, seed=seed, progress=progress)
+    from datamodules.ednn import EDNNIsingDataModule
+    from datamodules.physics import ising
+
+    args = {**data_args, "progress": progress}
+    if seed is not None:
+        args["seed"] = seed
+    dm = EDNNIsingDataModule(**args)
+    dm.prepare_data()
+    dm.setup()
+    x, y = dm.splits["test"].tensors
+    split = f"hash-split test ({len(x)} configs, {dm.L}x{dm.L}, data seed {dm.seed})"
+    err = (model.predict_energy(x).cpu().double() - y.double()).abs()
+    N = dm.L * dm.L
+    out = [_m("median_abs_error", err.median(), split, "median |E - E_hat|, total energy", "J"),
+           _m("mean_abs_error", err.mean(), split, "mean |E - E_hat|, total energy", "J"),
+           _m("median_abs_error_per_spin", err.median() / N, split, "median |E - E_hat| / L^2", "J per spin")]
+    if model.focus == 1 and model.context == 1:
+        L, T, n = 128, 2.27, 64
+        s = transfer_samples(L, T, n, seed=(dm.seed, 128))
+        e = (model.predict_energy(s).cpu().double() - torch.as_tensor(ising.energy(s), dtype=torch.float64)).abs()
+        out.append(_m("transfer_128_Tc_median_abs_error", e.median(), f"{n} Metropolis configs, {L}x{L}, T={T}",
+                      "median |E - E_hat| of the 8x8-trained model, no retraining", "J"))
+        out.append(_m("transfer_128_Tc_median_abs_error_per_spin", e.median() / (L * L),
+                      f"{n} Metropolis configs, {L}x{L}, T={T}", "median |E - E_hat| / L^2", "J per spin"))
+    return out
+
+
+EDNNTask.measure = measure
+EDNNTask.PAPER = PAPER
