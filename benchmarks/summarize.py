@@ -32,7 +32,43 @@ def _data(r) -> list[str]:
     return rows + ["", f"Speed-up 2 workers over 1: {r['speedup_2_over_1']:.2f}x."]
 
 
-FORMATS = {"perf_metropolis": _metropolis, "perf_training": _training, "perf_data": _data}
+def _schrodinger(r) -> list[str]:
+    rows = ["| grid | CNN inference (potentials/s) | finite-difference solver (potentials/s) | ratio |", "|---|---|---|---|"]
+    rows += [f"| {k} | {v['cnn']['median_potentials_per_s']:.1f} | {v['solver']['median_potentials_per_s']:.2f} | "
+             f"{v['ratio_cnn_over_solver']:.1f}x |" for k, v in r["cnn_vs_solver"].items()]
+    rows += ["", "| grid | solver, 1 process (potentials/s) | 2 processes | ratio |", "|---|---|---|---|"]
+    rows += [f"| {k} | {v['processes=1']['median_potentials_per_s']:.2f} | "
+             f"{v['processes=2']['median_potentials_per_s']:.2f} | {v['ratio_2_over_1']:.2f}x |"
+             for k, v in r["solver_processes"].items()]
+    g = r["generation"]
+    fams = ", ".join(f"{f} {v['extrapolated_h_for_target']:.1f} h" for f, v in g["families"].items())
+    m = r["machine"]
+    return rows + ["", f"Generating + solving {g['target_potentials']} potentials at {g['grid']}^2 on "
+                       f"{g['processes']} processes: {fams} ({g['note']})", "",
+                   f"1 thread each; medians of {r['repeats']}; load average {m['loadavg_1_5_15_start'][0]:.1f} at "
+                   f"the start, {m['loadavg_1_5_15_end'][0]:.1f} at the end (on {m['cpus']} cores)."]
+
+
+def _schrodinger_baselines(r) -> list[str]:
+    rows = ["| data | method | n | median AE (mHa) | fit wall time (s) | predict (s) |", "|---|---|---|---|---|---|"]
+    for variant, v in r["variants"].items():
+        for meth in ("krr", "rf"):
+            for f in v.get(meth, []):
+                if "total_s" in f:
+                    rows.append(f"| {variant} | {meth} | {f['n']} | {f['median_abs_error_mHa']:.2f} | "
+                                f"{f['total_s']:.1f} | {f['predict_s']:.1f} |")
+                else:
+                    rows.append(f"| {variant} | {meth} | {f['n']} | skipped: {f['skipped']} | | |")
+        c = v.get("cnn", {})
+        wall, err = c.get("wall_time_s"), c.get("median_abs_error_mHa")
+        rows.append(f"| {variant} | CNN (card) | {c.get('n_train') or ''} | {'' if err is None else f'{err:.2f}'} | "
+                    f"{'not yet published' if wall is None else f'{wall:.0f}'} | |")
+    return rows + ["", f"Features: {r['features']}. KRR: {r['krr_protocol']}. RF: {r['rf_protocol']}. "
+                       f"KRR fit time includes the hyperparameter search. Paper: {r['paper']}."]
+
+
+FORMATS = {"perf_metropolis": _metropolis, "perf_training": _training, "perf_data": _data, "schrodinger": _schrodinger,
+           "schrodinger_baselines": _schrodinger_baselines}
 
 
 def main():
