@@ -1,0 +1,352 @@
+"""RUGAN, the Regressive Upscaling GAN (Casert, Mills, Vieijra, Ryckebusch, Tamblyn 2020; Mills thesis
+section 4.2 L2430-2452 and App. A L3016-3278; spec `spec-mills-ch4-5-gan-rl.md` section 4).
+
+A label-conditioned WGAN-GP with a consistency term (CT).  Both networks are fully convolutional
+with circular padding, so a generator trained at L = 16 samples any L that is a multiple of 4 from a
+larger latent block (spec 4.3, section 7 item 17), and the critic (global average pooling) scores any
+size.
+
+    generator  cat(z ~ N(0,1)^{C_z x L/4 x L/4}, label planes) -> conv3 -> ResUp -> ResUp -> Res
+               -> LeakyReLU -> conv3 -> tanh                                     (no dense layer)
+    critic     cat(x, label planes) -> conv3 -> ResDown(dropout) -> ResDown(dropout) -> Res
+               -> LeakyReLU -> global average pool -> Linear(1)                 (no batch norm)
+
+Loss (spec 4.2, section 7 item 13): critic  -E_r C(x, y) + E_g C(G(z, y), y) + lambda1 GP + lambda2 CT,
+generator -E_g C(G(z, y), y); GP on straight-line interpolates with the pair's label (L3135), CT =
+E_r |C(x) - C'(x)| from two dropout passes of the same real batch (L3137, no margin).  Adam
+(beta1, beta2) = (0, 0.9), lr 1e-4, lambda1 = 10, lambda2 = 2, n_critic = 10 (paper, L3152) - all
+arguments.  Layer widths, latent channels, LeakyReLU(0.2) and the absence of batch norm in the
+generator are ours (the thesis gives no layer lists, L3154).  The critic stays in train mode
+(dropout on) during the generator step too (ours; the thesis does not say, section 7 item 14).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import ZooTask
+from .registry import register_model
+
+LABEL_KINDS = ("temperature", "em")
+
+
+def _conv(cin: int, cout: int, k: int = 3) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, k, padding=k // 2, padding_mode="circular" if k > 1 else "zeros")
+
+
+class GenBlock(nn.Module):
+    """Pre-activation residual block, optional nearest-neighbour x2 up-sampling first."""
+
+    def __init__(self, cin: int, cout: int, up: bool):
+        super().__init__()
+        self.up = up
+        self.conv1, self.conv2 = _conv(cin, cout), _conv(cout, cout)
+        self.skip = _conv(cin, cout, 1) if cin != cout else nn.Identity()
+
+    def forward(self, x):
+        if self.up:
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+        h = self.conv2(F.leaky_relu(self.conv1(F.leaky_relu(x, 0.2)), 0.2))
+        return self.skip(x) + h
+
+
+class CriticBlock(nn.Module):
+    """Pre-activation residual block, optional 2x2 average-pool down-sampling last, optional dropout."""
+
+    def __init__(self, cin: int, cout: int, down: bool, dropout: float):
+        super().__init__()
+        self.down = down
+        self.conv1, self.conv2 = _conv(cin, cout), _conv(cout, cout)
+        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.skip = _conv(cin, cout, 1) if cin != cout else nn.Identity()
+
+    def forward(self, x):
+        h = self.drop(self.conv2(F.leaky_relu(self.conv1(F.leaky_relu(x, 0.2)), 0.2)))
+        s = self.skip(x)
+        if self.down:
+            h, s = F.avg_pool2d(h, 2), F.avg_pool2d(s, 2)
+        return s + h
+
+
+def _label_planes(y: torch.Tensor, H: int, W: int) -> torch.Tensor:
+    return y[:, :, None, None].expand(-1, -1, H, W)
+
+
+class Generator(nn.Module):
+    def __init__(self, n_labels: int, latent_channels: int, width: int):
+        super().__init__()
+        self.latent_channels = latent_channels
+        self.inp = _conv(latent_channels + n_labels, width)
+        self.blocks = nn.Sequential(GenBlock(width, width, True), GenBlock(width, width, True),
+                                    GenBlock(width, width, False))
+        self.out = _conv(width, 1)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """z (B, C_z, l, l), y (B, n_labels) normalized labels -> (B, 4l, 4l) in (-1, 1)."""
+        h = self.inp(torch.cat([z, _label_planes(y, *z.shape[-2:])], 1))
+        return torch.tanh(self.out(F.leaky_relu(self.blocks(h), 0.2))).squeeze(1)
+
+
+class Critic(nn.Module):
+    def __init__(self, n_labels: int, width: int, dropout: float):
+        super().__init__()
+        self.inp = _conv(1 + n_labels, width)
+        self.blocks = nn.Sequential(CriticBlock(width, width, True, dropout), CriticBlock(width, width, True, dropout),
+                                    CriticBlock(width, width, False, 0.0))
+        self.head = nn.Linear(width, 1)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """x (B, L, L), y (B, n_labels) -> (B,) scores."""
+        h = self.inp(torch.cat([x.unsqueeze(1), _label_planes(y, *x.shape[-2:])], 1))
+        h = F.leaky_relu(self.blocks(h), 0.2).mean(dim=(-2, -1))
+        return self.head(h).squeeze(-1)
+
+
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor,
+                     eps: torch.Tensor | None = None) -> torch.Tensor:
+    """E[(||grad_x C(x_hat, y)||_2 - 1)^2], x_hat = eps real + (1 - eps) fake, eps ~ U[0, 1] per sample
+    (straight lines between the pair, with the pair's label y; spec 4.2, L3135)."""
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake must have the same shape; got {tuple(real.shape)} and {tuple(fake.shape)}")
+    if eps is None:
+        eps = torch.rand(len(real), device=real.device, dtype=real.dtype)
+    e = eps.view(-1, *([1] * (real.dim() - 1)))
+    x_hat = (e * real + (1 - e) * fake).detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(critic(x_hat, y).sum(), x_hat, create_graph=True)
+    return ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+@register_model("rugan")
+class RUGAN(ZooTask):
+    """Args:
+        labels: 'temperature' (one label plane, T normalized linearly to [-1, 1] over `label_range`)
+            or 'em' (two planes: E/L^2 / 2 and m, both already in [-1, 1]).
+        train_temperatures: the training temperatures (`zoo fit` links them from the DataModule);
+            they define the default `label_range` and the range outside which `sample()` refuses to
+            extrapolate unless asked.
+        label_range: [lo, hi] of the temperature normalization (default: min/max of train_temperatures).
+        latent_channels, g_width, c_width: ours (thesis: not given, L3154).
+        dropout: critic dropout in the two down-sampling blocks (paper 0.25, L3152).
+        lambda_gp, lambda_ct: paper 10 and 2 (L3152).  n_critic: paper 10 (L3152).
+        lr, betas: paper 1e-4 and (0, 0.9) (L3152).
+        augment: random torus symmetries of the real batch (global spin flip, translations, 90-degree
+            rotations, transposition) - each preserves the Boltzmann weight (ours; the FH data were
+            augmented by rotations, L3218).
+    """
+
+    def __init__(self, labels: str = "temperature", train_temperatures: list[float] | None = None,
+                 label_range: list[float] | None = None, latent_channels: int = 16, g_width: int = 32,
+                 c_width: int = 32, dropout: float = 0.25, lambda_gp: float = 10.0, lambda_ct: float = 2.0,
+                 n_critic: int = 10, lr: float = 1e-4, betas: list[float] = (0.0, 0.9), augment: bool = True):
+        if labels not in LABEL_KINDS:
+            raise ValueError(f"labels must be one of {LABEL_KINDS}; got {labels!r}")
+        if labels == "temperature":
+            if label_range is None:
+                if not train_temperatures:
+                    raise ValueError("temperature RUGAN needs train_temperatures (linked by `zoo fit` from the data) "
+                                     "or label_range")
+                label_range = [float(min(train_temperatures)), float(max(train_temperatures))]
+            if len(label_range) != 2 or not 0 < label_range[0] < label_range[1]:
+                raise ValueError(f"label_range must be [lo, hi] with 0 < lo < hi; got {label_range}")
+            label_range = [float(v) for v in label_range]
+        if n_critic < 1:
+            raise ValueError(f"n_critic must be >= 1; got {n_critic}")
+        if min(latent_channels, g_width, c_width) < 1 or not 0 <= dropout < 1:
+            raise ValueError("latent_channels, g_width, c_width must be >= 1 and dropout in [0, 1)")
+        if len(betas) != 2:
+            raise ValueError(f"betas must be [beta1, beta2]; got {betas}")
+        self._init = dict(labels=labels, train_temperatures=None if train_temperatures is None else
+                          [float(t) for t in train_temperatures], label_range=label_range,
+                          latent_channels=latent_channels, g_width=g_width, c_width=c_width, dropout=dropout,
+                          lambda_gp=lambda_gp, lambda_ct=lambda_ct, n_critic=n_critic, betas=[float(b) for b in betas],
+                          augment=augment)
+        super().__init__(optimizer="adam", lr=lr)
+        self.automatic_optimization = False
+
+    def configure_model(self) -> None:
+        self.save_hyperparameters(self._init)
+        for k in ("optimizer", "weight_decay", "lr_schedule"):  # ZooTask's single-optimizer args do not apply
+            self.hparams.pop(k, None)
+        hp = self.hparams
+        self.n_labels = 1 if hp.labels == "temperature" else 2
+        self.generator = Generator(self.n_labels, hp.latent_channels, hp.g_width)
+        self.critic = Critic(self.n_labels, hp.c_width, hp.dropout)
+        self.register_buffer("generator_steps", torch.zeros((), dtype=torch.long))
+        self._val = {}
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
+        opt_c = torch.optim.Adam(self.critic.parameters(), lr=hp.lr, betas=tuple(hp.betas))
+        return [opt_g, opt_c]
+
+    # -- labels -------------------------------------------------------------------------------------
+    def normalize_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """Physical labels -> network label planes: T -> [-1, 1] over label_range; (E/L^2, m) -> (E/2L^2, m)."""
+        labels = labels.to(self.device, torch.float32)
+        if self.hparams.labels == "temperature":
+            lo, hi = self.hparams.label_range
+            return ((labels.reshape(-1) - (lo + hi) / 2) / ((hi - lo) / 2)).unsqueeze(-1)
+        return labels.reshape(-1, 2) * torch.tensor([0.5, 1.0], device=self.device)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Raw generator output in (-1, 1) for latent z (B, C_z, l, l) and physical labels."""
+        return self.generator(z, self.normalize_labels(labels))
+
+    def latent(self, n: int, L: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        if L < 4 or L % 4:
+            raise ValueError(f"L must be a positive multiple of 4 (latent side L/4); got {L}")
+        return torch.randn(n, self.hparams.latent_channels, L // 4, L // 4, generator=generator).to(self.device)
+
+    def _check_labels(self, n: int, temperature=None, energy=None, magnetization=None,
+                      extrapolate: bool = False) -> torch.Tensor:
+        hp = self.hparams
+        if hp.labels == "temperature":
+            if temperature is None or energy is not None or magnetization is not None:
+                raise ValueError("this RUGAN is conditioned on temperature: pass temperature= (and not energy=/"
+                                 "magnetization=)")
+            T = np.broadcast_to(np.asarray(temperature, dtype=np.float64), (n,))
+            if np.any(~np.isfinite(T)) or np.any(T <= 0):
+                raise ValueError(f"temperature must be positive and finite; got {temperature}")
+            lo, hi = hp.label_range
+            if not extrapolate and (T.min() < lo - 1e-9 or T.max() > hi + 1e-9):
+                raise ValueError(f"temperature {temperature} is outside the training range [{lo}, {hi}]; "
+                                 f"pass extrapolate=True to sample there anyway")
+            return torch.as_tensor(np.array(T), dtype=torch.float32)
+        if energy is None or magnetization is None or temperature is not None:
+            raise ValueError("this RUGAN is conditioned on (E/L^2, m): pass energy= and magnetization=")
+        e = np.broadcast_to(np.asarray(energy, dtype=np.float64), (n,))
+        m = np.broadcast_to(np.asarray(magnetization, dtype=np.float64), (n,))
+        if not extrapolate and (np.any(np.abs(e) > 2) or np.any(np.abs(m) > 1)):
+            raise ValueError(f"energy per spin must be in [-2, 2] and magnetization in [-1, 1]; got {energy}, "
+                             f"{magnetization} (extrapolate=True to sample anyway)")
+        return torch.as_tensor(np.stack([e, m], -1), dtype=torch.float32)
+
+    @torch.no_grad()
+    def sample(self, n: int, L: int = 16, temperature=None, energy=None, magnetization=None, extrapolate: bool = False,
+               seed: int | None = None, batch_size: int = 1024, raw: bool = False) -> torch.Tensor:
+        """n configurations (n, L, L) int8 +-1 (the sign of the tanh output; `raw=True` returns it).
+
+        Labels are scalars or length-n arrays.  L must be a multiple of 4; a bigger L uses a bigger
+        latent block (upscaling).  Labels outside the training range raise unless `extrapolate`.
+        """
+        if not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"n must be a non-negative integer; got {n!r}")
+        if L < 4 or L % 4:
+            raise ValueError(f"L must be a positive multiple of 4 (latent side L/4); got {L}")
+        labels = self._check_labels(n, temperature, energy, magnetization, extrapolate)
+        g = torch.Generator().manual_seed(seed) if seed is not None else None
+        was_training = self.generator.training
+        self.generator.eval()
+        out = []
+        for i in range(0, n, batch_size):
+            k = min(batch_size, n - i)
+            x = self(self.latent(k, L, g), labels[i:i + k])
+            out.append(x if raw else torch.where(x >= 0, 1, -1).to(torch.int8))
+        self.generator.train(was_training)
+        if not out:
+            return torch.zeros(0, L, L, dtype=torch.float32 if raw else torch.int8)
+        return torch.cat(out)
+
+    # -- training -----------------------------------------------------------------------------------
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        B, L = x.shape[0], x.shape[-1]
+        flip = torch.randint(0, 2, (B, 1, 1), device=x.device) * 2 - 1
+        x = x * flip
+        dx, dy = (int(v) for v in torch.randint(0, L, (2,)))
+        x = torch.roll(x, (dx, dy), dims=(-2, -1))
+        k = int(torch.randint(0, 4, (1,)))
+        x = torch.rot90(x, k, dims=(-2, -1))
+        if int(torch.randint(0, 2, (1,))):
+            x = x.transpose(-2, -1)
+        return x.contiguous()
+
+    def critic_loss(self, x: torch.Tensor, y: torch.Tensor, fake: torch.Tensor) -> dict:
+        """The critic objective and its parts for real x, fake samples, normalized labels y."""
+        hp = self.hparams
+        c1, c2 = self.critic(x, y), self.critic(x, y)  # two dropout passes of the same real batch
+        c_fake = self.critic(fake, y)
+        gp = gradient_penalty(self.critic, x, fake, y)
+        ct = (c1 - c2).abs().mean()
+        c_real = 0.5 * (c1 + c2)
+        loss = -c_real.mean() + c_fake.mean() + hp.lambda_gp * gp + hp.lambda_ct * ct
+        return {"loss": loss, "wasserstein": c_real.mean() - c_fake.mean(), "gp": gp, "ct": ct}
+
+    def training_step(self, batch, batch_idx):
+        x, labels = batch
+        x = x.to(self.dtype)
+        if self.hparams.augment:
+            x = self._augment(x)
+        y = self.normalize_labels(labels)
+        opt_g, opt_c = self.optimizers()
+        z = self.latent(len(x), x.shape[-1])
+        with torch.no_grad():
+            fake = self.generator(z, y)
+        parts = self.critic_loss(x, y, fake)
+        opt_c.zero_grad()
+        self.manual_backward(parts["loss"])
+        opt_c.step()
+        self.log_dict({f"train/critic_{k}" if k == "loss" else f"train/{k}": v.detach() for k, v in parts.items()},
+                      prog_bar=False, on_step=True, on_epoch=False, batch_size=len(x))
+        if (batch_idx + 1) % self.hparams.n_critic == 0:
+            self.critic.requires_grad_(False)
+            fake = self.generator(self.latent(len(x), x.shape[-1]), y)
+            loss_g = -self.critic(fake, y).mean()
+            opt_g.zero_grad()
+            self.manual_backward(loss_g)
+            opt_g.step()
+            self.critic.requires_grad_(True)
+            self.generator_steps += 1
+            self.log("train/generator_loss", loss_g.detach(), on_step=True, on_epoch=False, batch_size=len(x))
+            self.log("train/generator_steps", self.generator_steps.float(), prog_bar=True, on_step=True,
+                     on_epoch=False, batch_size=len(x))
+
+    # -- validation: per-label <e>, <|m|> of generated vs real at the val labels --------------------
+    def on_validation_epoch_start(self):
+        self._val = {}
+
+    def validation_step(self, batch, batch_idx):
+        x, labels = batch
+        L = x.shape[-1]
+        fake = self.sample(len(x), L=L, **self._label_kwargs(labels), extrapolate=True).to(torch.float32)
+        N = L * L
+        for name, s in (("real", x), ("fake", fake)):
+            s = s.to(self.device, torch.float32)
+            e = -(s * torch.roll(s, 1, -1) + s * torch.roll(s, 1, -2)).sum((-2, -1)) / N
+            m = s.mean((-2, -1)).abs()
+            for key in labels.unique().tolist():
+                sel = labels.reshape(len(labels), -1)[:, 0] == key
+                acc = self._val.setdefault((name, key), torch.zeros(3, dtype=torch.float64))
+                acc += torch.stack([sel.sum(), e[sel.to(e.device)].sum(), m[sel.to(e.device)].sum()]).double().cpu()
+
+    def on_validation_epoch_end(self):
+        keys = sorted({k for _, k in self._val})
+        if not keys:
+            return
+        de, dm = [], []
+        for k in keys:
+            r, f = self._val[("real", k)], self._val[("fake", k)]
+            de.append(abs(r[1] / r[0] - f[1] / f[0]))
+            dm.append(abs(r[2] / r[0] - f[2] / f[0]))
+        self.log("val/mean_abs_de", float(np.mean(de)), sync_dist=True)
+        self.log("val/mean_abs_dm", float(np.mean(dm)), sync_dist=True)
+        self.log("val/max_abs_de", float(np.max(de)), sync_dist=True)
+
+    def _label_kwargs(self, labels: torch.Tensor) -> dict:
+        if self.hparams.labels == "temperature":
+            return {"temperature": labels.reshape(-1).cpu().numpy()}
+        lab = labels.reshape(-1, 2).cpu().numpy()
+        return {"energy": lab[:, 0], "magnetization": lab[:, 1]}
+
+    def test_step(self, batch, batch_idx):
+        return self.validation_step(batch, batch_idx)
+
+    def on_test_epoch_start(self):
+        self._val = {}
+
+    def on_test_epoch_end(self):
+        self.on_validation_epoch_end()
