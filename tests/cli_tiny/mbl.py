@@ -1,0 +1,24 @@
+"""Tiny-data overrides for `test_every_config_fast_dev_run` (see tests/cli_tiny/__doc__.md)."""
+from __future__ import annotations
+
+
+def tiny(data: dict) -> list[str]:
+    # L as written; a 4 x 3 grid, 2 realizations x 5 states per point, 10 realizations at the training points
+    return ["--data.init_args.n_delta", "4", "--data.init_args.n_lambda", "3",
+            "--data.init_args.grid_realizations", "2", "--data.init_args.states_per_realization", "5",
+            "--data.init_args.train_realizations", "10", "--data.init_args.n_resamples", "1",
+            "--data.init_args.points_per_shard", "12", "--data.init_args.gen_workers", "1"]
+
+
+def model(model_args: dict, data: dict):
+    from zoo.mbl import MBLClassifier
+
+    # MBLClassifier(kind="clusterer") builds the MBLClusterer (no parameters); linked facts as the CLI links them
+    links = {"L": data["L"], "region_size": data.get("region_size", 4), "n_delta": 4, "n_lambda": 3}
+    kind = "clusterer" if "min_cluster_fraction" in model_args or model_args.get("kind") == "clusterer" else "classifier"
+    if kind == "classifier":
+        return MBLClassifier(**{**model_args, "L": data["L"], "region_size": links["region_size"]})
+    return MBLClassifier(**{**model_args, **links, "kind": "clusterer"})
+
+
+TINY = {"datamodules.mbl.MBLDataModule": (tiny, model)}
