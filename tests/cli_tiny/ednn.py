@@ -13,8 +13,9 @@ def model_ising(model_args: dict, data: dict):
 
 
 def tiny_digits(data: dict) -> list[str]:
-    return ["--data.init_args.n_train", "16", "--data.init_args.n_val", "8", "--data.init_args.n_test", "8",
-            "--data.init_args.shard_size", "8"]
+    return ["--data.init_args.n_train", "4", "--data.init_args.n_val", "2", "--data.init_args.n_test", "2",
+            "--data.init_args.shard_size", "4", "--data.init_args.canvas", "32", "--data.init_args.test_canvas", "48",
+            "--data.init_args.batch_size", "4"]
 
 
 def model_digits(model_args: dict, data: dict):
