@@ -356,31 +356,41 @@ def js_distance(p, q, base: float = 2.0) -> np.ndarray:
     return np.sqrt(np.clip(js, 0, None) / np.log(base))
 
 
-def js_distance_matrix(X, Y=None, base: float = 2.0, chunk: int = 512, dtype=None):
+def js_distance_matrix(X, Y=None, base: float = 2.0, chunk_elems: int = 1 << 21, dtype=None):
     """Pairwise JS distances (torch, chunked): JS = H(m) - (H(p) + H(q))/2 with H the Shannon entropy.
 
-    X (n, d), Y (m, d) probability vectors (arrays or tensors); returns an (n, m) tensor (float32 unless dtype)."""
+    X (n, d), Y (m, d) probability vectors (arrays or tensors); returns an (n, m) tensor (float32 unless dtype).
+    Chunks of ~chunk_elems intermediate elements (cache-sized); for Y = X only the upper block triangle is computed."""
     import torch
 
-    X = torch.as_tensor(np.asarray(X) if not isinstance(X, torch.Tensor) else X)
+    def _t(a):
+        return a if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a))
+
+    X = _t(X)
     dtype = dtype or (X.dtype if X.dtype in (torch.float32, torch.float64) else torch.float32)
     X = X.to(dtype)
-    Y = X if Y is None else torch.as_tensor(np.asarray(Y) if not isinstance(Y, torch.Tensor) else Y).to(dtype)
+    same = Y is None
+    Y = X if same else _t(Y).to(dtype)
     if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
         raise ValueError(f"X and Y must be (n, d) and (m, d); got {tuple(X.shape)} and {tuple(Y.shape)}")
     if not (torch.isfinite(X).all() and torch.isfinite(Y).all()) or (X < -1e-6).any() or (Y < -1e-6).any():
         raise ValueError("JS distance needs finite non-negative probability vectors")
     X, Y = X.clamp_min(0), Y.clamp_min(0)
-    xlogx = lambda a: torch.where(a > 0, a * torch.log(a), torch.zeros((), dtype=dtype))  # noqa: E731
-    hx = -xlogx(X).sum(1)
-    hy = -xlogx(Y).sum(1)
-    out = torch.empty(X.shape[0], Y.shape[0], dtype=dtype)
-    for i in range(0, X.shape[0], chunk):
-        m = 0.5 * (X[i:i + chunk, None, :] + Y[None, :, :])
-        hm = -xlogx(m).sum(-1)
-        out[i:i + chunk] = hm - 0.5 * (hx[i:i + chunk, None] + hy[None, :])
-    out = torch.sqrt(out.clamp_min(0) / math.log(base))
-    if Y is X:
+    hx = -torch.special.xlogy(X, X).sum(1)
+    hy = hx if same else -torch.special.xlogy(Y, Y).sum(1)
+    n, m, d = X.shape[0], Y.shape[0], X.shape[1]
+    out = torch.empty(n, m, dtype=dtype)
+    bi = max(1, int(math.sqrt(chunk_elems / d)))
+    for i in range(0, n, bi):
+        xi = X[i:i + bi, None, :]
+        for j in range(i if same else 0, m, bi):
+            mm = 0.5 * (xi + Y[None, j:j + bi, :])
+            blk = -torch.special.xlogy(mm, mm).sum(-1) - 0.5 * (hx[i:i + bi, None] + hy[None, j:j + bi])
+            out[i:i + bi, j:j + bi] = blk
+            if same and j != i:
+                out[j:j + bi, i:i + bi] = blk.T
+    out = torch.sqrt(out.clamp_min_(0) / math.log(base))
+    if same:
         out.fill_diagonal_(0.0)
     return out
 

@@ -174,7 +174,7 @@ def test_js_distance_matrix_matches_scipy():
     D = sc.js_distance_matrix(X, dtype=None).numpy()
     ref = np.array([[jensenshannon(a, b, base=2) for b in X] for a in X])
     np.testing.assert_allclose(D, ref, atol=2e-3)  # float32 default
-    D64 = sc.js_distance_matrix(X, chunk=7, dtype=__import__("torch").float64).numpy()
+    D64 = sc.js_distance_matrix(X, chunk_elems=7 * 7 * 16, dtype=__import__("torch").float64).numpy()
     np.testing.assert_allclose(D64, ref, atol=1e-7)
     np.testing.assert_allclose(sc.js_distance(X[:3], X[3:6]), ref[np.arange(3), np.arange(3, 6)], atol=1e-12)
     assert np.all(D64 <= 1 + 1e-12) and np.allclose(np.diag(D64), 0)
