@@ -1,0 +1,143 @@
+"""RUGAN: size agnosticism, circular-padding equivariance, label conditioning, the gradient penalty against
+hand-computed cases, the manual-optimization step, input validation, and the published checkpoint."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from zoo.rugan import RUGAN, gradient_penalty
+
+torch.set_num_threads(1)
+
+
+def _model(**kw):
+    args = dict(train_temperatures=[1.0, 3.5], latent_channels=4, g_width=8, c_width=8)
+    args.update(kw)
+    torch.manual_seed(0)
+    return RUGAN(**args)
+
+
+@pytest.mark.parametrize("L", [4, 8, 12, 20])
+def test_any_multiple_of_four(L):
+    m = _model()
+    s = m.sample(3, L=L, temperature=2.0, seed=0)
+    assert s.shape == (3, L, L) and s.dtype == torch.int8 and set(s.unique().tolist()) <= {-1, 1}
+    assert m.critic(s.float(), m.normalize_labels(torch.full((3,), 2.0))).shape == (3,)
+    raw = m.sample(3, L=L, temperature=2.0, seed=0, raw=True)
+    assert torch.equal(torch.where(raw >= 0, 1, -1).to(torch.int8), s) and raw.abs().max() < 1
+
+
+def test_generator_is_translation_equivariant_and_critic_invariant():
+    """Circular padding everywhere: rolling the latent by one cell rolls the sample by 4 sites; rolling
+    the input by 4 sites (the pooling period) leaves the critic's score unchanged."""
+    m = _model().eval()
+    z = torch.randn(2, 4, 5, 5)
+    T = torch.tensor([1.5, 3.0])
+    a = m(z, T)
+    b = m(torch.roll(z, (1, 2), dims=(-2, -1)), T)
+    assert torch.allclose(torch.roll(a, (4, 8), dims=(-2, -1)), b, atol=1e-5)
+    x = torch.randn(2, 20, 20).sign()
+    y = m.normalize_labels(T)
+    assert torch.allclose(m.critic(x, y), m.critic(torch.roll(x, (4, -8), dims=(-2, -1)), y), atol=1e-5)
+
+
+def test_label_conditioning_reaches_both_networks():
+    m = _model().eval()
+    z = torch.randn(1, 4, 4, 4)
+    assert not torch.allclose(m(z, torch.tensor([1.0])), m(z, torch.tensor([3.5])))
+    x = torch.randn(1, 16, 16).sign()
+    c = [m.critic(x, m.normalize_labels(torch.tensor([T]))) for T in (1.0, 3.5)]
+    assert not torch.allclose(*c)
+    assert torch.allclose(m.normalize_labels(torch.tensor([1.0, 2.25, 3.5])).squeeze(), torch.tensor([-1.0, 0, 1]))
+
+
+def test_gradient_penalty_hand_computed():
+    real = torch.tensor([[[1.0, -1.0], [1.0, 1.0]], [[-1.0, -1.0], [1.0, -1.0]]])
+    fake = torch.tensor([[[0.5, 0.0], [0.0, -0.5]], [[0.2, 0.4], [-0.2, 0.0]]])
+    y = torch.tensor([[0.3], [-0.7]])
+    eps = torch.tensor([0.25, 0.5])
+    w = torch.tensor([[1.0, 2.0], [0.0, -2.0]])
+    # linear critic: grad = w for every point, so GP = (||w|| - 1)^2 = (3 - 1)^2
+    lin = lambda x, lab: (x * w).sum((-2, -1)) + lab[:, 0]  # noqa: E731
+    assert torch.isclose(gradient_penalty(lin, real, fake, y, eps), torch.tensor(4.0))
+    # quadratic critic with a label factor: C = y * sum(x^2), grad = 2 y x_hat
+    quad = lambda x, lab: lab[:, 0] * (x ** 2).sum((-2, -1))  # noqa: E731
+    gp = gradient_penalty(quad, real, fake, y, eps)
+    expected = 0.0
+    for i in range(2):
+        x_hat = eps[i] * real[i] + (1 - eps[i]) * fake[i]
+        expected += (abs(2 * y[i, 0]) * x_hat.norm() - 1) ** 2 / 2
+    assert torch.isclose(gp, expected)
+    with pytest.raises(ValueError, match="same shape"):
+        gradient_penalty(lin, real, fake[:, :1], y, eps)
+
+
+def test_gradient_penalty_is_differentiable_wrt_critic():
+    m = _model()
+    x = torch.randn(4, 8, 8).sign()
+    gp = gradient_penalty(m.critic, x, torch.rand(4, 8, 8) * 2 - 1, m.normalize_labels(torch.full((4,), 2.0)))
+    gp.backward()
+    assert all(p.grad is not None for p in m.critic.inp.parameters())
+
+
+def test_manual_optimization_updates_critic_every_step_and_generator_every_n_critic():
+    m = _model(n_critic=2, augment=True)
+    x = torch.as_tensor(np.random.default_rng(0).choice([-1.0, 1.0], size=(16, 8, 8)), dtype=torch.float32)
+    T = torch.tensor([1.0, 3.5] * 8)
+    dl = DataLoader(TensorDataset(x, T), batch_size=8)
+    g0 = [p.detach().clone() for p in m.generator.parameters()]
+    c0 = [p.detach().clone() for p in m.critic.parameters()]
+    trainer = pl.Trainer(max_epochs=1, limit_train_batches=1, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, accelerator="cpu")
+    trainer.fit(m, dl)
+    assert any(not torch.equal(a, b) for a, b in zip(c0, m.critic.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(g0, m.generator.parameters()))  # 1 batch < n_critic
+    assert int(m.generator_steps) == 0
+    trainer = pl.Trainer(max_epochs=1, limit_train_batches=2, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, accelerator="cpu")
+    trainer.fit(m, dl)
+    assert any(not torch.equal(a, b) for a, b in zip(g0, m.generator.parameters()))
+    assert int(m.generator_steps) == 1
+    assert all(torch.isfinite(p).all() for p in m.parameters())
+
+
+def test_critic_loss_parts():
+    m = _model()
+    x = torch.randn(4, 8, 8).sign()
+    y = m.normalize_labels(torch.full((4,), 2.0))
+    parts = m.critic_loss(x, y, torch.zeros(4, 8, 8))
+    assert parts["ct"] > 0  # two dropout passes differ in train mode
+    m.critic.eval()
+    assert m.critic_loss(x, y, torch.zeros(4, 8, 8))["ct"] == 0
+    hp = m.hparams
+    assert (hp.lambda_gp, hp.lambda_ct, hp.n_critic, list(hp.betas), hp.lr) == (10.0, 2.0, 10, [0.0, 0.9], 1e-4)
+    opt_g, opt_c = m.configure_optimizers()
+    assert opt_g.defaults["betas"] == (0.0, 0.9) and opt_c.defaults["lr"] == 1e-4
+
+
+def test_bad_arguments():
+    m = _model()
+    with pytest.raises(ValueError, match="multiple of 4"):
+        m.sample(2, L=10, temperature=2.0)
+    with pytest.raises(ValueError, match="outside the training range"):
+        m.sample(2, L=8, temperature=4.0)
+    assert m.sample(2, L=8, temperature=4.0, extrapolate=True).shape == (2, 8, 8)
+    with pytest.raises(ValueError, match="temperature"):
+        m.sample(2, L=8, energy=-1.0, magnetization=0.0)
+    with pytest.raises(ValueError, match="positive"):
+        m.sample(2, L=8, temperature=-1.0, extrapolate=True)
+    with pytest.raises(ValueError, match="non-negative integer"):
+        m.sample(-1, L=8, temperature=2.0)
+    with pytest.raises(ValueError, match="labels must be"):
+        RUGAN(labels="doping", train_temperatures=[1.0, 2.0])
+    with pytest.raises(ValueError, match="train_temperatures"):
+        RUGAN()
+    with pytest.raises(ValueError, match="n_critic"):
+        RUGAN(train_temperatures=[1.0, 2.0], n_critic=0)
+    em = RUGAN(labels="em", latent_channels=2, g_width=4, c_width=4)
+    assert em.sample(2, L=8, energy=-1.0, magnetization=0.5).shape == (2, 8, 8)
+    with pytest.raises(ValueError, match="energy per spin"):
+        em.sample(2, L=8, energy=-3.0, magnetization=0.5)
