@@ -30,10 +30,19 @@ SIZES = [64, 128, 256, 512, 1024, 2048]
 REPEATS = 3
 
 
+def model():
+    from zoo import hub
+    from zoo.ednn import EDNNTask
+
+    try:
+        return hub.load_pretrained("ednn/ising-f1c1"), "ednn/ising-f1c1"
+    except (KeyError, FileNotFoundError):
+        torch.manual_seed(0)
+        return EDNNTask(context=1).eval(), "untrained EDNNTask(focus=1, context=1)"
+
+
 def main() -> None:
     torch.set_num_threads(1)
-    from benchmarks.perf_ednn_mc import model
-
     m, which = model()
     m.ednn.dedup = False
     lattices = {L: ising.random_configs(1, L, seed=L) for L in SIZES}

@@ -399,7 +399,8 @@ def transfer_samples(L: int, T: float, n: int, seed=0, n_equil: int | None = Non
     from datamodules.physics import ising
 
     n_equil = n_equil if n_equil is not None else (1000 if L <= 128 else 500)
-    r = ising.metropolis(L, [T], n_chains=n, n_equil=n_equil, n_samples=1, every=1, seed=seed, start="random",
+    ss = ising.seed_sequence(*seed) if isinstance(seed, (tuple, list)) else seed
+    r = ising.metropolis(L, [T], n_chains=n, n_equil=n_equil, n_samples=1, every=1, seed=ss, start="random",
                          return_configs=True)
     return r["configs"][0]
 

@@ -17,9 +17,12 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .ising import seed_sequence
+from numba import njit, prange
 
-__all__ = ["tile_windows", "all_tiles", "exact_ising_tile_energy", "EDNNMetropolis", "metropolis_ednn"]
+from .ising import _next, _uniform, seed_sequence
+
+__all__ = ["tile_windows", "all_tiles", "exact_ising_tile_energy", "EDNNMetropolis", "metropolis_ednn",
+           "tile_keys", "all_binary_tiles", "table_energy", "metropolis_table"]
 
 TileFn = Callable[[torch.Tensor], torch.Tensor]  # (n, t, t) +-1 float tiles -> (n,) contributions
 
@@ -197,6 +200,134 @@ def metropolis_ednn(tile_fn: TileFn, L: int, focus: int, context: int, temps, n_
     out = {"T": temps, "drift": drift,
            "acceptance": (sampler.n_accepted.double() / max(sampler.n_proposed, 1)).cpu().numpy()
            .reshape(len(temps), n_chains).mean(1)}
+    for k, v in per_chain.items():
+        out[k] = v.mean(1)
+        out[k + "_err"] = v.std(1, ddof=1) / math.sqrt(n_chains) if n_chains > 1 else np.full(len(temps), np.nan)
+    return out
+
+
+# ============================================================================ tabulated tile function (numba)
+def tile_keys(tiles: np.ndarray) -> np.ndarray:
+    """(n, t, t) +-1 tiles -> (n,) int64 keys: bit k = (element k > 0), elements in row-major order."""
+    flat = np.asarray(tiles).reshape(len(tiles), -1)
+    return ((flat > 0).astype(np.int64) << np.arange(flat.shape[1], dtype=np.int64)).sum(1)
+
+
+def all_binary_tiles(t: int) -> np.ndarray:
+    """Every +-1 tile of side t (t^2 <= 20) as float32 (2^(t^2), t, t); tile k has key k."""
+    n = t * t
+    if n > 20:
+        raise ValueError(f"a {t}x{t} tile has 2^{n} states: too many to tabulate (t^2 <= 20)")
+    k = np.arange(2 ** n, dtype=np.int64)[:, None]
+    return (2 * ((k >> np.arange(n)) & 1) - 1).astype(np.float32).reshape(-1, t, t)
+
+
+@njit(parallel=True, cache=True)
+def _table_kernel(spins, betas, table, f, c, n_sweeps, rng, E, every, E_rec, M_rec):  # pragma: no cover - numba
+    C, L, _ = spins.shape
+    t = f + 2 * c
+    nt = L // f
+    for ch in prange(C):
+        s = spins[ch]
+        st = rng[ch]
+        e = E[ch]
+        rec = 0
+        for sweep in range(n_sweeps):
+            for _ in range(L * L):
+                st, x = _next(st)
+                i = np.int64(x % np.uint64(L))
+                j = np.int64((x >> np.uint64(20)) % np.uint64(L))
+                I0 = (i - c) // f
+                I1 = (i + c) // f
+                J0 = (j - c) // f
+                J1 = (j + c) // f
+                dE = 0.0
+                for flip in range(2):  # 0: old keys (subtract), then flip, 1: new keys (add)
+                    if flip == 1:
+                        s[i, j] = -s[i, j]
+                    for Iu in range(I0, I1 + 1):
+                        I = Iu % nt
+                        for Ju in range(J0, J1 + 1):
+                            J = Ju % nt
+                            key = 0
+                            b = 0
+                            for u in range(t):
+                                r = (I * f - c + u) % L
+                                for v in range(t):
+                                    if s[r, (J * f - c + v) % L] > 0:
+                                        key |= 1 << b
+                                    b += 1
+                            if flip == 0:
+                                dE -= table[key]
+                            else:
+                                dE += table[key]
+                accept = dE <= 0.0
+                if not accept:
+                    st, x = _next(st)
+                    accept = _uniform(x) < math.exp(-betas[ch] * dE)
+                if accept:
+                    e += dE
+                else:
+                    s[i, j] = -s[i, j]
+            if every > 0 and (sweep + 1) % every == 0 and rec < E_rec.shape[1]:
+                m = 0
+                for a in range(L):
+                    for b2 in range(L):
+                        m += s[a, b2]
+                E_rec[ch, rec] = e
+                M_rec[ch, rec] = m
+                rec += 1
+        E[ch] = e
+        rng[ch] = st
+
+
+def table_energy(spins: np.ndarray, table: np.ndarray, focus: int, context: int) -> np.ndarray:
+    """Total tile-sum energy of (C, L, L) spins with a tabulated tile function."""
+    tiles = all_tiles(torch.as_tensor(np.asarray(spins, dtype=np.float32)), focus, context).numpy()
+    C = len(tiles)
+    t = focus + 2 * context
+    return table[tile_keys(tiles.reshape(-1, t, t))].reshape(C, -1).sum(1).astype(np.float64)
+
+
+def metropolis_table(table: np.ndarray, L: int, focus: int, context: int, temps, n_chains: int = 64,
+                     n_equil: int = 1000, n_samples: int = 500, every: int = 2, seed=0, start: str = "ordered") -> dict:
+    """Local-update Metropolis (random site, L^2 proposals per sweep) whose energy is a tabulated tile function:
+    `table[key]` = the tile network's output on the tile with that key (see `all_binary_tiles`), i.e. exactly the
+    EDNN energy, each proposal re-evaluating the (ceil(2c/f) + 1)^2 tiles that hold the flipped spin.
+    Returns T, e, c, m (+ '*_err' over chains) and 'drift' (tracked vs recomputed energy at the end)."""
+    _check(L, focus, context)
+    t = focus + 2 * context
+    table = np.ascontiguousarray(table, dtype=np.float64)
+    if table.shape != (2 ** (t * t),):
+        raise ValueError(f"table must have 2^(t^2) = {2 ** (t * t)} entries for t = {t}; got {table.shape}")
+    temps = np.atleast_1d(np.asarray(temps, dtype=np.float64))
+    if np.any(temps <= 0):
+        raise ValueError("temperatures must be positive")
+    if math.ceil(2 * context / focus) + 1 > L // focus:
+        raise ValueError("lattice too small for local updates: need L/f >= ceil(2c/f) + 1")
+    ss = seed if isinstance(seed, np.random.SeedSequence) else seed_sequence(seed)
+    C = len(temps) * n_chains
+    if start == "ordered":
+        spins = np.ones((C, L, L), dtype=np.int8)
+    elif start == "random":
+        spins = (2 * np.random.default_rng(ss).integers(0, 2, size=(C, L, L)) - 1).astype(np.int8)
+    else:
+        raise ValueError(f"start must be 'ordered' or 'random'; got {start!r}")
+    betas = np.repeat(1.0 / temps, n_chains)
+    rng = ss.generate_state(C, dtype=np.uint64)
+    E = table_energy(spins, table, focus, context)
+    none = np.zeros((C, 0))
+    _table_kernel(spins, betas, table, focus, context, int(n_equil), rng, E, 0, none, none.astype(np.int64))
+    E_rec = np.zeros((C, n_samples))
+    M_rec = np.zeros((C, n_samples), dtype=np.int64)
+    _table_kernel(spins, betas, table, focus, context, int(n_samples * every), rng, E, int(every), E_rec, M_rec)
+    drift = float(np.max(np.abs(table_energy(spins, table, focus, context) - E)))
+    N = L * L
+    E_ = E_rec.reshape(len(temps), n_chains, -1)
+    M_ = np.abs(M_rec.reshape(len(temps), n_chains, -1)) / N
+    T3 = temps[:, None]
+    per_chain = {"e": E_.mean(-1) / N, "c": E_.var(-1) / (T3 ** 2 * N), "m": M_.mean(-1)}
+    out = {"T": temps, "drift": drift, "configs": spins}
     for k, v in per_chain.items():
         out[k] = v.mean(1)
         out[k + "_err"] = v.std(1, ddof=1) / math.sqrt(n_chains) if n_chains > 1 else np.full(len(temps), np.nan)
