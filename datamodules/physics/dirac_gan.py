@@ -183,7 +183,7 @@ def linear_frequency(eta: float, lam: float = 1.0) -> float:
 def tau_osc(t: np.ndarray, mean_theta: np.ndarray, f_min: float = 0.0) -> float:
     """1 / dominant frequency (cycles per unit time) of the mean position, from an FFT of the window.
 
-    Frequencies below f_min are ignored (`collapse_metric` uses a quarter of the linear b-mode
+    Frequencies below f_min are ignored (`collapse_metric` uses half of the linear b-mode
     frequency, ours): at large eta the mean's oscillation dies within a period and the quasi-static
     drift of the lowest bins would otherwise win, giving tau_osc = T.
     """

@@ -1,0 +1,170 @@
+"""The particle GAN (thesis sections 2.3-2.5): kernel application, Algorithm 2's signs, critics, batched sweep."""
+import copy
+import math
+
+import numpy as np
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from datamodules.gaussians import GaussianRingDataModule
+from zoo import ntk_gan_sweep as S
+from zoo.ntk_gan import ParticleGAN, apply_kernel, dense_kernel, ntk_weights
+
+
+@pytest.mark.parametrize("norm", ["g1_eq_N", "sum_to_N"])
+@pytest.mark.parametrize("r", [0.0, 0.06, 0.2, 1.0])
+def test_kernel_in_O_N_equals_dense_matrix(norm, r):
+    N = 37
+    g1, g2 = ntk_weights(N, r, norm)
+    if norm == "g1_eq_N":
+        assert (g1, g2) == (N, r * N)
+    else:
+        assert g1 + g2 * (N - 1) == pytest.approx(N)
+    grad = torch.randn(N, 2, dtype=torch.float64)
+    dense = dense_kernel(N, g1, g2) @ grad / N
+    torch.testing.assert_close(apply_kernel(grad, g1, g2), dense)
+    # batched over runs with per-run weights
+    gb = torch.randn(3, N, 2, dtype=torch.float64)
+    w = [ntk_weights(N, x, norm) for x in (0.0, r, 1.0)]
+    out = apply_kernel(gb, torch.tensor([a for a, _ in w]), torch.tensor([b for _, b in w]))
+    for i, (a, b) in enumerate(w):
+        torch.testing.assert_close(out[i], dense_kernel(N, a, b) @ gb[i] / N)
+
+
+def _tiny(**kw):
+    args = dict(n_particles=40, init_std=0.3, n_disc=3, lr_d=0.05, lr_g=0.5, l2=1e-3, disc_depth=1, disc_width=16,
+                ntk_ratio=0.2, seed=3, history_size=8)
+    args.update(kw)
+    return ParticleGAN(**args)
+
+
+def _fit(model, dm, max_epochs=1):
+    pl.Trainer(max_epochs=max_epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+               enable_model_summary=False, num_sanity_val_steps=0).fit(model, dm)
+
+
+@pytest.mark.parametrize("disc", ["mlp", "fourier"])
+def test_algorithm2_one_outer_iteration(disc):
+    """n_disc ascent steps of the critic on fresh batches, then X <- X + alpha_G (1/N) Gamma grad D(X):
+    replayed by hand from a copy of the initial model."""
+    kw = {"disc": disc, "lr_d": 1e-4} if disc == "fourier" else {}
+    m = _tiny(**kw)
+    ref = copy.deepcopy(m)
+    dm = GaussianRingDataModule(batch_size=32, steps_per_epoch=3, progress=False)
+    _fit(m, dm)
+    assert int(m.disc_steps) == 3 and int(m.gen_steps) == 1
+    opt = torch.optim.SGD(ref.discriminator.parameters(), lr=ref.hparams.lr_d)
+    for j in range(3):
+        opt.zero_grad()
+        (-ref.critic_objective(dm.batch(j), ref.particles.detach())).backward()
+        if disc == "fourier":
+            for p in (ref.discriminator.w_sin, ref.discriminator.w_cos):
+                p.grad *= ref.discriminator.gamma
+        opt.step()
+    for a, b in zip(m.discriminator.parameters(), ref.discriminator.parameters()):
+        torch.testing.assert_close(a, b)
+    X0 = ref.particles.detach().clone()
+    g = ref.critic_grad(X0)
+    g1, g2 = ntk_weights(40, 0.2, "g1_eq_N")
+    expected = X0 + ref.hparams.lr_g * (dense_kernel(40, g1, g2).float() @ g) / 40
+    torch.testing.assert_close(m.particles.detach(), expected)
+    # particles move UP the critic (small step): the mean critic value at the cloud rises
+    with torch.no_grad():
+        up = ref(X0 + 1e-3 * (expected - X0)).mean() - ref(X0).mean()
+    assert up > 0
+
+
+def test_fourier_critic_gamma():
+    m = _tiny(disc="fourier", fourier_gamma="pow")
+    k, gam = m.discriminator.k, m.discriminator.gamma
+    assert k.shape == (2500, 2)  # 50 values per axis (25 log-spaced in [0.01, 20] and negatives)
+    assert float(gam.max()) == pytest.approx(1e3)  # capped at |k| <= 0.1
+    i = int(torch.argmax(k.norm(dim=1)))
+    assert float(gam[i]) == pytest.approx(float(k[i].norm()) ** -3, rel=1e-4)
+    me = _tiny(disc="fourier", fourier_gamma="exp")
+    assert float(me.discriminator.gamma.max()) == pytest.approx(668.8 * math.exp(-2.05 * 0.01 * math.sqrt(2)), rel=1e-4)
+
+
+def test_thesis24_init_and_history_halving():
+    m = _tiny(disc_init="thesis24", disc_width=4096, history_size=4, n_disc=1, lr_g=1e-3)
+    W, b = m.discriminator[0].weight, m.discriminator[0].bias
+    a = m.discriminator[2].weight
+    assert float(W.std()) == pytest.approx(1.0, rel=0.05)
+    assert float(b.std()) == pytest.approx(3.0, rel=0.05)
+    assert float(a.std()) == pytest.approx(math.sqrt(2 / 4096), rel=0.05)
+    assert m.discriminator[2].bias is None
+    dm = GaussianRingDataModule(batch_size=16, steps_per_epoch=9, progress=False)
+    _fit(m, dm)
+    h = m.history()
+    # 9 generator steps into 4 slots: steps 1-4, full at 5 -> keep 2, 4 and record every 2nd step
+    assert h["step"].tolist() == [2, 4, 6, 8] and int(m.hist_every) == 2
+    assert np.all(h["mc"] >= 0) and np.all(h["mc"] <= math.log(8) + 1e-6)
+
+
+def test_measure_and_bad_input():
+    m = _tiny()
+    out = {x["name"]: x["value"] for x in m.measure({"seed": 0})}
+    assert sum(out[f"count_mode_{k}"] for k in range(8)) == 40
+    assert out["mc"] == pytest.approx(math.log(8), abs=0.3)  # starts on one mode
+    assert out["energy_distance"] > 0.5
+    with pytest.raises(ValueError, match="ntk_ratio"):
+        _tiny(ntk_ratio=1.5)
+    with pytest.raises(ValueError, match="ntk_norm"):
+        _tiny(ntk_norm="other")
+    with pytest.raises(ValueError, match="thesis24"):
+        _tiny(disc_init="thesis24", disc_depth=2)
+
+
+def test_batched_ensemble_equals_runs_one_by_one():
+    ratios = [0.0, 0.1, 0.6]
+    kw = dict(n_particles=12, width=16, lr_d=1e-2, lr_g=1e-2, steps=4, n_disc=2, dtype=torch.float64)
+    batch = S.run_ensemble(ratios, **kw)
+    for i, r in enumerate(ratios):
+        one = S.run_ensemble([r], **kw)
+        np.testing.assert_allclose(batch["particles"][i], one["particles"][0], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("critic", ["relu", "tanh", "fourier-exp"])
+def test_ensemble_critic_gradients_match_autograd(critic):
+    gen = torch.Generator().manual_seed(0)
+    p = S._init_critic(critic, 2, 8, gen, torch.float64)
+    if critic.startswith("fourier"):
+        p = {**p, "ws": torch.randn(2, len(p["k"]), dtype=torch.float64), "wc": torch.randn(2, len(p["k"]),
+                                                                                             dtype=torch.float64)}
+    real, fake = torch.randn(5, 2, dtype=torch.float64), torch.randn(2, 6, 2, dtype=torch.float64)
+    names = [k for k in p if k not in ("k", "gamma")]
+    q = {k: (v.clone().requires_grad_(True) if k in names else v) for k, v in p.items()}
+    L = (S.critic_value(critic, q, real.expand(2, -1, -1)).mean(1) - S.critic_value(critic, q, fake).mean(1)).sum()
+    L = L - 0.3 / 2 * sum((q[k] ** 2).sum() for k in names)
+    L.backward()
+    before = {k: p[k].clone() for k in names}
+    S.critic_step(critic, p, real, fake, torch.ones(2, dtype=torch.float64), 0.3)
+    for k in names:
+        scale = p["gamma"] if k in ("ws", "wc") else 1.0
+        torch.testing.assert_close(p[k] - before[k], scale * q[k].grad)
+    X = fake.clone().requires_grad_(True)
+    S.critic_value(critic, p, X).sum().backward()
+    torch.testing.assert_close(S.critic_grad_x(critic, p, fake), X.grad)
+
+
+def test_fit_boundary_recovers_a_power_law():
+    ratios = np.logspace(-2, 0, 25)
+    n_discs = np.arange(1, 21)
+    r_star = 0.06 * (n_discs / 6) ** (1 / 0.92)  # n* ~ r^0.92 through (0.06, 6)
+    mc = np.log(8) / (1 + np.exp(-(np.log(ratios)[None] - np.log(r_star)[:, None]) / 0.3))
+    fit = S.fit_boundary(ratios, n_discs, mc, log_r=True)
+    assert fit["slope"] == pytest.approx(0.92, rel=0.05) and fit["r2"] > 0.99
+    lin = np.linspace(0.01, 1, 25)
+    rs = 0.1 + 0.8 * np.log(n_discs) / np.log(20)  # log n linear in r
+    mc2 = np.log(8) / (1 + np.exp(-(lin[None] - rs[:, None]) / 0.03))
+    fit2 = S.fit_boundary(lin, n_discs, mc2, log_r=False)
+    assert fit2["slope"] == pytest.approx(np.log(20) / 0.8, rel=0.05)
+
+
+def test_tiny_sweep_runs():
+    res = S.phase_diagram(ratios=[0.0, 0.3, 1.0], n_discs=(1, 2), steps=3, n_particles=16, width=8,
+                          progress=False)
+    assert res["mc"].shape == (2, 3)
+    assert np.all((res["mc"] >= 0) & (res["mc"] <= math.log(8) + 1e-6))
+    assert res["counts"].sum(-1).tolist() == [[16] * 3] * 2
