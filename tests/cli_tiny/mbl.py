@@ -3,8 +3,9 @@ from __future__ import annotations
 
 
 def tiny(data: dict) -> list[str]:
-    # L as written; a 4 x 3 grid, 2 realizations x 5 states per point, 10 realizations at the training points
-    return ["--data.init_args.n_delta", "4", "--data.init_args.n_lambda", "3",
+    # L = 8 whatever the config says (an L = 12 realization takes ~15 s; the MLP's size does not depend on L), a 4 x 3
+    # grid, 2 realizations x 5 states per point, 10 realizations at the training points
+    return ["--data.init_args.L", "8", "--data.init_args.n_delta", "4", "--data.init_args.n_lambda", "3",
             "--data.init_args.grid_realizations", "2", "--data.init_args.states_per_realization", "5",
             "--data.init_args.train_realizations", "10", "--data.init_args.n_resamples", "1",
             "--data.init_args.points_per_shard", "12", "--data.init_args.gen_workers", "1"]
@@ -14,10 +15,10 @@ def model(model_args: dict, data: dict):
     from zoo.mbl import MBLClassifier
 
     # MBLClassifier(kind="clusterer") builds the MBLClusterer (no parameters); linked facts as the CLI links them
-    links = {"L": data["L"], "region_size": data.get("region_size", 4), "n_delta": 4, "n_lambda": 3}
+    links = {"L": 8, "region_size": data.get("region_size", 4), "n_delta": 4, "n_lambda": 3}
     kind = "clusterer" if "min_cluster_fraction" in model_args or model_args.get("kind") == "clusterer" else "classifier"
     if kind == "classifier":
-        return MBLClassifier(**{**model_args, "L": data["L"], "region_size": links["region_size"]})
+        return MBLClassifier(**{**model_args, "L": 8, "region_size": links["region_size"]})
     return MBLClassifier(**{**model_args, **links, "kind": "clusterer"})
 
 

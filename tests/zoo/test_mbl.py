@@ -129,10 +129,10 @@ def test_classifier_learns_three_phases_on_tiny_real_data(tmp_path):
     from datamodules.mbl import MBLDataModule
 
     torch.manual_seed(0)
-    dm = MBLDataModule(L=8, grid_realizations=0, train_realizations=10, batch_size=64, progress=False, gen_workers=1,
-                       data_dir=str(tmp_path))
+    dm = MBLDataModule(L=8, grid_realizations=0, train_realizations=10, train_states_per_realization=40, batch_size=64,
+                       progress=False, gen_workers=1, data_dir=str(tmp_path))
     m = MBLClassifier(L=8, lr=3e-3)
-    trainer = pl.Trainer(max_epochs=8, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+    trainer = pl.Trainer(max_epochs=10, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, accelerator="cpu", default_root_dir=str(tmp_path))
     trainer.fit(m, dm)
     x, y = dm.splits["test"].tensors

@@ -1,0 +1,66 @@
+"""Published MBL checkpoints: load by name, checksum, and a quick metric on freshly generated eigenstates."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import zoo
+from datamodules.mbl import MBLDataModule
+from zoo.hub import ChecksumError, checkpoints_root
+
+
+def _fresh_training_points(n_realizations=3, seed=777):
+    """Fresh L = 8 eigenstates at the three training points (a data seed no checkpoint was trained on)."""
+    dm = MBLDataModule(L=8, grid_realizations=0, train_realizations=n_realizations, seed=seed, progress=False,
+                       gen_workers=1)
+    dm.setup()
+    return dm.train_point_data()
+
+
+def test_mbl_checkpoints_are_published():
+    names = zoo.list_pretrained("mbl")
+    assert "mbl/classifier-L8" in names and "mbl/clusterer-L8" in names
+
+
+def test_classifier_L8_loads_and_classifies_fresh_eigenstates():
+    m = zoo.load_pretrained("mbl/classifier-L8")
+    assert type(m).__name__ == "MBLClassifier" and not m.training
+    card = m.card
+    assert card["model"] == "mbl" and card["metrics"] and card["paper"]
+    t = _fresh_training_points()
+    p = m.predict_phase(t["spectra"]).numpy()
+    acc = (p.argmax(1) == t["label"]).mean()
+    assert acc > 0.65, acc  # card: ~0.78 on held-out realizations; chance 1/3
+    # per-point mean softmax: the right phase wins at each of the three points
+    for j in range(3):
+        assert p[t["label"] == j].mean(0).argmax() == j
+
+
+def test_clusterer_L8_loads_with_its_maps_and_assigns_fresh_eigenstates():
+    m = zoo.load_pretrained("mbl/clusterer-L8")
+    assert type(m).__name__ == "MBLClusterer"
+    rate = {x["name"]: x["value"] for x in m.card["metrics"]}["hdbscan_two_cluster_rate"]
+    assert m.two_cluster_rate == pytest.approx(rate)
+    assert int(m.n_resamples) == int(m.n_clusters_hist.sum())
+    p, C = m.phase_diagram("spectral")
+    assert p.shape == (m.hparams.n_delta, m.hparams.n_lambda, 3) and np.allclose(p.sum(-1), 1)
+    t = _fresh_training_points()
+    lab = m.assign(t["spectra"], "spectral").numpy()
+    # majority label per training point is that point's phase
+    for j in range(3):
+        assert np.bincount(lab[t["label"] == j], minlength=3).argmax() == j
+
+
+def test_tampered_weights_are_refused(tmp_path, monkeypatch):
+    src = checkpoints_root() / "mbl"
+    (tmp_path / "mbl").mkdir()
+    card = json.loads((src / "classifier-L8.json").read_text())
+    (tmp_path / "mbl" / "classifier-L8.json").write_text(json.dumps(card))
+    raw = bytearray((src / "classifier-L8.safetensors").read_bytes())
+    raw[-1] ^= 1
+    (tmp_path / "mbl" / "classifier-L8.safetensors").write_bytes(bytes(raw))
+    monkeypatch.setenv("ZOO_CHECKPOINTS", str(tmp_path))
+    with pytest.raises(ChecksumError):
+        zoo.load_pretrained("mbl/classifier-L8")
