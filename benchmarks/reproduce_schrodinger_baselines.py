@@ -16,7 +16,7 @@ Error: median |e0 - prediction| on the 2 000 test potentials, mHa.
 - KRR: sklearn KernelRidge(kernel='precomputed') with an RBF kernel exp(-gamma |x - x'|^2), targets
   centred on the training mean.  gamma = g / median(|x - x'|^2 over the fit subset) and alpha are chosen
   on a validation split of the training data (fit on the first 80 % (at most 3 000), validate on the
-  next 20 % (at most 1 000); grid g in {0.03, 0.1, 0.3, 1, 3, 10} x alpha in {1e-10, 1e-8, ..., 1e-2}),
+  next 20 % (at most 1 000); grid g in {0.03, 0.1, 0.3, 1, 3, 10} x alpha in {1e-10, 1e-8, ..., 1e-2, 0.1, 1}),
   then refit on all n.  Times: search_s (the grid), fit_s (final kernel + solve), total_s = both.
 - RF: sklearn RandomForestRegressor(n_estimators=100, n_jobs=1, random_state=0), other settings default
   (max_features=1.0: all 1024 features per split); no tuning.  fit_s = total_s.
@@ -27,7 +27,8 @@ Everything on 1 thread (OMP_NUM_THREADS=1, threadpoolctl), run niced: `PYTHONPAT
 nice -n 5 python benchmarks/reproduce_schrodinger_baselines.py` -> benchmarks/results/
 schrodinger_baselines.json + reports/schrodinger_cnn_baselines.png.  The CNN's training wall time and
 test error come from the published cards checkpoints/schrodinger_cnn/{sho,random}.json (null until
-published); `--update-cnn` re-reads the cards and rewrites the json and figure without refitting.
+published); `--update-cnn` re-reads the cards and rewrites the json and figure without refitting;
+`--merge --variants sho --methods rf --sizes 4000 --max-fit-s 3600` adds one fit to the existing json.
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ SIZES = (250, 500, 1000, 2000, 4000, 12000)
 N_TEST = 2000
 MAX_FIT_S = float(os.environ.get("BASELINE_MAX_FIT_S", 1200))
 KRR_G = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-KRR_ALPHA = (1e-10, 1e-8, 1e-6, 1e-4, 1e-2)
+KRR_ALPHA = (1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1e-1, 1.0)
 SEARCH_FIT_MAX, SEARCH_VAL_MAX = 3000, 1000
 
 
@@ -198,12 +199,18 @@ def affordability(res: dict) -> None:
             ok_tot = [r for r in fits if r["total_s"] <= wall]
             ok_fit = [r for r in fits if r["fit_s"] <= wall]
             best = max(ok_tot, key=lambda r: r["n"]) if ok_tot else None
+            # sizes not fitted (time cap): the same power-law prediction that skipped them
+            predicted = {r["n"]: _predicted_time([f for f in fits if f["n"] < r["n"]], r["n"])
+                         for r in v.get(meth, []) if "total_s" not in r and "predicted" in r.get("skipped", "")}
             v["within_cnn_wall_time"][meth] = {
                 "cnn_wall_time_s": wall,
                 "largest_n_total": best["n"] if best else None,
+                "skipped_sizes_predicted_s": predicted or None,
+                "largest_skipped_n_predicted_within": max((n for n, t in predicted.items() if t is not None and t <= wall),
+                                                          default=None),
                 "largest_n_fit_only": max((r["n"] for r in ok_fit), default=None),
                 "median_abs_error_mHa_at_largest_n_total": best["median_abs_error_mHa"] if best else None,
-                "all_tried_sizes_fit": len(ok_tot) == len(fits),
+                "all_fitted_sizes_within": len(ok_tot) == len(fits),
                 "how": "largest tried n whose total_s (KRR: hyperparameter search + final fit) resp. fit_s alone "
                        "is <= the CNN's training wall time (same machine, also shared with other jobs)"}
 
@@ -256,6 +263,10 @@ def main():
     ap.add_argument("--sizes", nargs="+", type=int, default=list(SIZES))
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     ap.add_argument("--update-cnn", action="store_true", help="re-read the CNN cards into the existing json + figure")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the existing json's fits for sizes/methods not rerun (e.g. add one size)")
+    ap.add_argument("--max-fit-s", type=float, default=MAX_FIT_S,
+                    help="skip a size whose predicted fit time exceeds this (s; env BASELINE_MAX_FIT_S)")
     a = ap.parse_args()
 
     if a.update_cnn:
@@ -277,7 +288,8 @@ def main():
                         "App. A): median |e0 - pred| on 2000 test potentials and each fit's wall time, vs the CNN's "
                         "training wall time",
            "features": "64x64 potentials (Ha) averaged over 2x2 blocks -> 32x32 = 1024 features",
-           "n_test": N_TEST, "sizes": a.sizes, "max_fit_s": MAX_FIT_S,
+           "n_test": N_TEST, "sizes": sorted(set(a.sizes) | (set(old.get("sizes", [])) if a.merge else set())),
+           "max_fit_s": a.max_fit_s,
            "krr_protocol": (f"RBF kernel, gamma = g / median squared distance, g in {list(KRR_G)}, alpha in "
                             f"{list(KRR_ALPHA)}; chosen by median |error| on a validation split (fit on the first 80% "
                             f"of the n training points, at most {SEARCH_FIT_MAX}; validate on the next 20%, at most "
@@ -287,22 +299,30 @@ def main():
                     "the DNN at all n; random: KRR better at small n (DNN given only 10 s), DNN much better at large "
                     "n, KRR barely improves, RF significantly worse (thesis L1434-1459)",
            "variants": {k: v for k, v in old.get("variants", {}).items() if k not in a.variants}}
+    if a.merge and "max_fit_s" in old and old["max_fit_s"] != a.max_fit_s:
+        res["max_fit_s"] = {"earlier runs": old["max_fit_s"], "this run": a.max_fit_s,
+                            "sizes": a.sizes, "methods": a.methods, "variants": a.variants}
     for variant in a.variants:
         X, y, Xte, yte, info = load(variant)
-        v = res["variants"][variant] = {"data": info, "cnn": cnn_card(variant)}
+        prev = old.get("variants", {}).get(variant, {}) if a.merge else {}
+        v = res["variants"][variant] = {**prev, "data": info, "cnn": cnn_card(variant)}
         for meth in a.methods:
-            v[meth] = []
-            for n in a.sizes:
+            v[meth] = [r for r in prev.get(meth, []) if r["n"] not in a.sizes]
+
+            def add(r, meth=meth):
+                v[meth] = sorted(v[meth] + [r], key=lambda q: q["n"])
+
+            for n in sorted(a.sizes):
                 if n > len(X):
-                    v[meth].append({"n": n, "skipped": f"only {len(X)} training potentials"})
+                    add({"n": n, "skipped": f"only {len(X)} training potentials"})
                     continue
-                pred = _predicted_time(v[meth], n)
-                if pred is not None and pred > MAX_FIT_S:
-                    v[meth].append({"n": n, "skipped": f"predicted {pred:.0f} s > max_fit_s {MAX_FIT_S:.0f} s"})
+                pred = _predicted_time([r for r in v[meth] if r["n"] < n], n)
+                if pred is not None and pred > a.max_fit_s:
+                    add({"n": n, "skipped": f"predicted {pred:.0f} s > max_fit_s {a.max_fit_s:.0f} s"})
                     print(f"[{variant}] {meth} n={n}: skipped (predicted {pred:.0f} s)", flush=True)
                     continue
                 r = METHODS[meth](X[:n], y[:n], Xte, yte)
-                v[meth].append(r)
+                add(r)
                 print(f"[{variant}] {meth} n={n}: {r['median_abs_error_mHa']:.2f} mHa, total {r['total_s']:.1f} s, "
                       f"predict {r['predict_s']:.1f} s" + (f" (g={r['g']}, alpha={r['alpha']})" if meth == "krr" else ""),
                       flush=True)

@@ -315,6 +315,16 @@ class EDNNTask(ZooTask):
             return ednn._net(tiles.to(self.device, self.dtype).unsqueeze(1)).reshape(-1)
         return fn
 
+    @torch.no_grad()
+    def tile_table(self) -> np.ndarray:
+        """The tile network's output on every +-1 tile, indexed by tile key (bit k = element k > 0, row-major):
+        an exact tabulation of the EDNN energy for small tiles (t^2 <= 20, e.g. f = 1, c = 1: 512 entries), used by
+        `datamodules.physics.ednn_mc.metropolis_table`."""
+        from datamodules.physics.ednn_mc import all_binary_tiles
+
+        tiles = torch.as_tensor(all_binary_tiles(self.focus + 2 * self.context), device=self.device)
+        return self.ednn._net_plain(tiles.to(self.dtype).unsqueeze(1)).reshape(-1).double().cpu().numpy()
+
     # -- domain API: counting -------------------------------------------------------------------
     def _images(self, images) -> torch.Tensor:
         if self.is_ising:

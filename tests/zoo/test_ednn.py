@@ -213,3 +213,14 @@ def test_counting_cnn_depth_and_size():
     assert dm.shape == (2, 2, 24, 40)
     torch.testing.assert_close(dm.sum(dim=(-2, -1)), m.count(img), rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(m.region_count(img, (0, 0, 24, 40)), m.count(img), rtol=1e-5, atol=1e-5)
+
+
+def test_tile_table_is_the_network_on_every_tile():
+    from datamodules.physics.ednn_mc import table_energy
+
+    torch.manual_seed(1)
+    m = EDNNTask(context=1)
+    table = m.tile_table()
+    assert table.shape == (512,)
+    s = ising.random_configs(5, 10, seed=5)
+    np.testing.assert_allclose(table_energy(s, table, 1, 1), m.predict_energy(s).double().numpy(), atol=1e-3)

@@ -58,3 +58,17 @@ def test_bad_lattices_raise():
         ednn_mc.EDNNMetropolis(ednn_mc.exact_ising_tile_energy(1, 3), 4, 1, 3, [0.5])
     with pytest.raises(ValueError, match="mode"):
         ednn_mc.EDNNMetropolis(g, 8, 2, 1, [0.5], mode="fast")
+
+
+def test_tabulated_sampler_tracks_its_energy_and_matches_exact_4x4():
+    g = ednn_mc.exact_ising_tile_energy(1, 1)
+    table = g(torch.as_tensor(ednn_mc.all_binary_tiles(3))).double().numpy()
+    s = ising.random_configs(6, 8, seed=4)
+    np.testing.assert_array_equal(ednn_mc.table_energy(s, table, 1, 1), ising.energy(s))
+    temps = [1.8, 3.0]
+    r = ednn_mc.metropolis_table(table, 4, 1, 1, temps, n_chains=32, n_equil=100, n_samples=200, seed=2)
+    exact = ising.exact_thermodynamics(temps, 4)
+    assert r["drift"] == 0.0
+    assert np.all(np.abs(r["e"] - exact["e"]) < 4 * r["e_err"] + 0.01), (r["e"], exact["e"], r["e_err"])
+    with pytest.raises(ValueError, match="2\\^\\(t\\^2\\)"):
+        ednn_mc.metropolis_table(table[:10], 4, 1, 1, temps)
