@@ -340,9 +340,18 @@ class MBLClusterer(ZooTask):
             self.ref_hdbscan.copy_(torch.as_tensor(r["hdbscan"] if r["hdbscan_n_clusters"] == 2 else np.full(len(pt), -2)))
             self.ref_spectral.copy_(torch.as_tensor(r["spectral"]))
         self.n_resamples += 1
+        self._count_step()
+        self.log("cluster/min_samples", float(r["min_samples"]))
         self.log("cluster/two_cluster_rate", (self.n_accepted.double() / self.n_resamples).item(), prog_bar=True)
         self.log("cluster/hdbscan_n_clusters", float(r["hdbscan_n_clusters"]))
         return None
+
+    def _count_step(self) -> None:
+        """Advance the trainer's global step: with no optimizer it would stay 0, and ModelCheckpoint (which saves
+        only when the global step moved) would never write last.ckpt.  One resample = one step."""
+        trainer = getattr(self, "_trainer", None)
+        if trainer is not None:
+            trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress.increment_completed()
 
     def _eval_step(self, batch, metrics, stage):
         return None  # nothing to validate between resamples
