@@ -1,0 +1,127 @@
+"""Decorrelated Ising configurations per second: RUGAN sampling vs single-spin Metropolis, same L and T.
+
+Issue 5 "Speed": L = 64 and 256, at T_c and away from it (T = 3.0).  Each GAN sample is independent
+(fresh latent), so its rate is samples/s.  For Metropolis (checkerboard numba kernel of
+datamodules/physics/ising.py) the rate is sweeps/s / (2 tau_int), with tau_int the integrated
+autocorrelation time of |m| (in sweeps, Sokal's automatic window, c = 6) measured in the same run.
+Where the run is too short for tau_int (T_c: tau ~ L^2.17), tau is extrapolated from the largest
+size measured with z = 2.17 and flagged 'extrapolated'.  Also: generator training throughput
+(generator steps/s with n_critic critic steps each) at L = 16.  Medians over repeats; one thread.
+
+    python benchmarks/perf_rugan.py [--quick]   -> benchmarks/results/rugan_perf.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from datamodules.physics import ising
+
+torch.set_num_threads(1)
+Z_DYN = 2.17  # dynamic exponent of single-spin Metropolis in 2-D Ising (literature value)
+
+
+def tau_int(x: np.ndarray, c: float = 6.0) -> tuple[float, bool]:
+    """Integrated autocorrelation time of series x (chains, time) with Sokal's window; (tau, reliable)."""
+    x = x - x.mean(axis=1, keepdims=True)
+    n = x.shape[1]
+    f = np.fft.rfft(x, 2 * n, axis=1)
+    acf = np.fft.irfft(f * np.conj(f), axis=1)[:, :n].mean(0)
+    if acf[0] <= 0:
+        return 0.5, True
+    rho = acf / acf[0]
+    tau = 0.5
+    for w in range(1, n):
+        tau += rho[w]
+        if w >= c * tau:
+            return float(tau), bool(n > 50 * tau)
+    return float(tau), False
+
+
+def metropolis_rate(L: int, T: float, n_sweeps: int, n_chains: int = 8) -> dict:
+    spins = np.ones((n_chains, L, L), dtype=np.int8)
+    spins = ising.metropolis_sweeps(spins, 1 / T, 10, seed=0)  # compile + short warm-up
+    spins = ising.metropolis_sweeps(spins, 1 / T, max(200, n_sweeps // 5), seed=1)  # equilibrate
+    ms = np.empty((n_chains, n_sweeps))
+    t0 = time.perf_counter()
+    for k in range(n_sweeps):
+        spins = ising.metropolis_sweeps(spins, 1 / T, 1, seed=ising.seed_sequence("bench", k))
+        ms[:, k] = np.abs(spins.mean(axis=(1, 2)))
+    dt = time.perf_counter() - t0
+    sweeps_per_s = n_sweeps * n_chains / dt
+    tau, ok = tau_int(ms)
+    return {"sweeps_per_s": sweeps_per_s, "tau_int_sweeps": tau, "tau_reliable": ok}
+
+
+def gan_rate(model, L: int, T: float, batch: int, repeats: int = 3) -> float:
+    model.sample(2, L=L, temperature=T)
+    rates = []
+    for r in range(repeats):
+        t0 = time.perf_counter()
+        model.sample(batch, L=L, temperature=T, seed=r, batch_size=batch)
+        rates.append(batch / (time.perf_counter() - t0))
+    return float(np.median(rates))
+
+
+def training_rate(model, n_steps: int = 3, batch: int = 32, L: int = 16) -> float:
+    from torch.utils.data import DataLoader, TensorDataset
+
+    import pytorch_lightning as pl
+
+    x = torch.as_tensor(np.random.default_rng(0).choice([-1.0, 1.0], size=(batch * model.hparams.n_critic * n_steps,
+                                                                          L, L)), dtype=torch.float32)
+    T = torch.full((len(x),), 2.0)
+    trainer = pl.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, accelerator="cpu")
+    t0 = time.perf_counter()
+    trainer.fit(model, DataLoader(TensorDataset(x, T), batch_size=batch))
+    return n_steps / (time.perf_counter() - t0)
+
+
+def main(quick: bool = False) -> dict:
+    import zoo
+    from zoo.rugan import RUGAN
+
+    name = "rugan/ising-T-L16"
+    model = zoo.load_pretrained(name) if name in zoo.list_pretrained("rugan") else None
+    src = name if model is not None else "untrained RUGAN with the config's widths (no published checkpoint)"
+    if model is None:
+        model = RUGAN(train_temperatures=[1.0, 3.5], latent_channels=16, g_width=32, c_width=16).eval()
+    out = {"model": src, "threads": torch.get_num_threads(), "rows": []}
+    taus = {}
+    for T in (3.0, round(ising.T_C, 4)):
+        for L in (64, 256):
+            n_sweeps = (400 if quick else 2000) if L == 64 else (100 if quick else 400)
+            mc = metropolis_rate(L, T, n_sweeps)
+            tau, how = mc["tau_int_sweeps"], "measured"
+            if not mc["tau_reliable"]:
+                base = taus.get((T, 64))
+                if base is not None and L != 64:
+                    tau, how = base * (L / 64) ** Z_DYN, f"extrapolated from L=64 with z={Z_DYN}"
+                else:
+                    how = "lower bound (run shorter than 50 tau)"
+            taus[(T, L)] = tau
+            mc_rate = mc["sweeps_per_s"] / (2 * tau)
+            g = gan_rate(model, L, T, batch=64 if L == 64 else 8)
+            out["rows"].append({"L": L, "T": T, "metropolis_sweeps_per_s": mc["sweeps_per_s"], "tau_int_sweeps": tau,
+                                "tau_how": how, "metropolis_decorrelated_per_s": mc_rate, "rugan_samples_per_s": g,
+                                "ratio_rugan_over_metropolis": g / mc_rate})
+            print(out["rows"][-1], flush=True)
+    model.train()
+    out["training_generator_steps_per_s_L16_batch32"] = training_rate(model, n_steps=2 if quick else 4)
+    out["training_n_critic"] = int(model.hparams.n_critic)
+    res = Path(__file__).parent / "results" / "rugan_perf.json"
+    res.write_text(json.dumps(out, indent=1) + "\n")
+    print(json.dumps(out, indent=1))
+    return out
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("--quick", action="store_true")
+    main(p.parse_args().quick)
