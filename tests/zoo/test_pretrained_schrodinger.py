@@ -1,6 +1,6 @@
 """Published Schrodinger CNN checkpoints: load by name, checksum, and a quick metric on fresh potentials.
 
-Fresh sets are small (200 potentials, another data seed, labels solved on the checkpoint's own 64x64 grid);
+Fresh sets are small (120 potentials, another data seed, labels solved on the checkpoint's own 64x64 grid);
 each threshold is a number the checkpoint could miss: the issue's target (2x the paper's median) where the
 card reached it, otherwise the card's own measured value with room for the small set's sampling noise.
 """
@@ -18,7 +18,7 @@ def _metric(metrics, name):
     return next(m["value"] for m in metrics if m["name"] == name)
 
 
-def _fresh(model, n=200, **over):
+def _fresh(model, n=120, **over):
     return model.measure({**model.card["dataset"]["init_args"], **over}, seed=777, n_test=n,
                          include_transfer=False)
 
@@ -34,10 +34,20 @@ def test_published_with_cards():
         assert _metric(card["metrics"], "median_abs_error") > 0
 
 
-def test_sho_fresh_potentials_and_analytic_energies():
-    m = zoo.load_pretrained("schrodinger_cnn/sho")
+@pytest.mark.parametrize("variant", [v for v in PUBLISHED if v != "random-rot90"])  # same data as random
+def test_fresh_potentials(variant):
+    m = zoo.load_pretrained(f"schrodinger_cnn/{variant}")
     assert not m.training and m.grid_size == 64
-    assert _metric(_fresh(m), "median_abs_error") <= 2 * 1.51  # issue target: within 2x the paper's 1.51 mHa
+    card = _metric(m.card["metrics"], "median_abs_error")
+    paper = next(p["value"] for p in m.card["paper"] if p["metric"] == "median_abs_error")
+    # the card's claim must hold on new potentials (1.5x: a 120-potential median is noisy), and where the card
+    # met the issue's target (2x the paper's median) the fresh set must meet it too
+    limit = 1.5 * card if card > 2 * paper else min(1.5 * card, 2 * paper)
+    assert _metric(_fresh(m), "median_abs_error") <= limit
+
+
+def test_sho_analytic_energies():
+    m = zoo.load_pretrained("schrodinger_cnn/sho")
     # the user-facing call on potentials built by hand on model.grid, against the analytic spectrum
     x = m.grid
     X, Y = np.meshgrid(x, x)
