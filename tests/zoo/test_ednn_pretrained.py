@@ -37,3 +37,13 @@ def test_f1c1_on_fresh_lattices_of_other_sizes():
         err = (m.predict_energy(s).double() - torch.as_tensor(ising.energy(s), dtype=torch.float64)).abs()
         # card: 0.17 J median on 8x8 (0.0026 per spin); transfer keeps the per-spin error small
         assert float(err.median()) / (L * L) < 0.01, (L, float(err.median()))
+
+
+def test_context_ordering_on_fresh_data():
+    """Paper L1812: error grows with the context at a fixed training budget (c = 1 < c = 2 < c = 3)."""
+    names = [n for n in NAMES if n in zoo.list_pretrained("ednn")]
+    assert "ednn/ising-f1c1" in names and len(names) >= 2
+    s = fresh(8, n=40, seed=5)
+    E = torch.as_tensor(ising.energy(s), dtype=torch.float64)
+    errs = [float((zoo.load_pretrained(n).predict_energy(s).double() - E).abs().median()) for n in names]
+    assert all(a < b for a, b in zip(errs, errs[1:])), dict(zip(names, errs))
