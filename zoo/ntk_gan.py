@@ -347,9 +347,16 @@ def measure(model: ParticleGAN, data_args: dict, seed: int | None = None, progre
         out.append(_m("min_mc_over_run", h["mc"].min(), run, "smallest MC recorded during training"))
         late = h["mc"][len(h["mc"]) // 2:]
         out.append(_m("mean_mc_second_half", late.mean(), run, "mean MC over the second half of the run"))
-        dom = np.argmin(np.linalg.norm(h["com"][:, None, :] - model.modes.cpu().numpy()[None], axis=-1), axis=1)
+        modes = model.modes.cpu().numpy()
+        # only records where the cloud is concentrated (centre of mass beyond half the radius): the
+        # centre of a spread-out cloud sits near the origin, where the nearest mode is noise
+        conc = np.linalg.norm(h["com"], axis=1) > 0.5 * model.hparams.radius
+        dom = np.argmin(np.linalg.norm(h["com"][conc][:, None, :] - modes[None], axis=-1), axis=1)
         out.append(_m("mode_hops", int(np.sum(dom[1:] != dom[:-1])), run,
-                      "times the mode nearest to the cloud's centre of mass changed"))
+                      "changes of the mode nearest to the cloud's centre of mass, over records where the centre "
+                      "is beyond radius/2 (a concentrated cloud)"))
+        out.append(_m("fraction_concentrated", conc.mean(), run,
+                      "fraction of records with the centre of mass beyond radius/2"))
     rng = np.random.default_rng(np.random.SeedSequence([int(data_args.get("seed", 0)) if seed is None else seed, 7]))
     y = torch.as_tensor(sample_ring(N, rng, K, data_args.get("radius", 2.0), data_args.get("std", 0.02)))
     x = model.particles.detach().float().cpu()

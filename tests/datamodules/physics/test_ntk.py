@@ -86,10 +86,10 @@ def test_fig26_high_dimension_histogram():
 
 def test_estimate_g1_g2_wide_relu_on_sphere_gives_one_over_two_pi():
     """A wide bias-free ReLU generator on S^{d-1}, large d: g2/g1 -> Gamma(pi/2)/Gamma(0) = 1/(2 pi)."""
-    net = ntk.relu_net(200, 1024, seed=3)
-    est = ntk.estimate_g1_g2(net, n=60)
+    net = ntk.relu_net(200, 512, seed=3)
+    est = ntk.estimate_g1_g2(net, n=40)
     assert est["r"] == pytest.approx(1 / (2 * math.pi), rel=0.15)
-    assert est["g1"] == pytest.approx(1024, rel=0.1)
+    assert est["g1"] == pytest.approx(512, rel=0.1)
     # vector outputs: the output-diagonal part, cross-output entries near zero (footnote 11)
     gen = nn.Sequential(nn.Linear(8, 256), nn.ReLU(), nn.Linear(256, 2)).double()
     est2 = ntk.estimate_g1_g2(gen, n=40)
