@@ -296,13 +296,22 @@ def write_report(out_dir, quick: bool = False) -> Path:
                        f"steps at the same batch; configs/ednn/ising-f1c1.yaml with `max_epochs` and `batch_size` "
                        f"of ising-f1c3.yaml, run dir runs/ednn/ising-f1c1-matched) has "
                        f"median {mi['median_abs_error']:.4g} J (`{mi['checkpoint']}`, not published)."]
-        if len(order) == 3:
-            holds = order[0] < order[1] < order[2]
-            md += ["", f"Ordering c = 1 < c = 2 < c = 3: **{'holds' if holds else 'does NOT hold'}** "
-                       f"({' < '.join(f'{v:.3g}' for v in order)} J)."]
-            if mi:
-                md += [f"At matched iterations: c=1 {mi['median_abs_error']:.3g} J vs c=2 {order[1]:.3g} J vs "
-                       f"c=3 {order[2]:.3g} J: **{'holds' if mi['median_abs_error'] < order[1] < order[2] else 'does NOT hold'}**."]
+        if len(order) >= 2:
+            holds = all(a < b for a, b in zip(order, order[1:]))
+            md += ["", f"Published checkpoints, c = 1, 2{', 3' if len(order) == 3 else ''}: "
+                       f"{' < '.join(f'{v:.3g}' for v in order)} J: ordering **{'holds' if holds else 'does NOT hold'}**, "
+                       f"but at very different budgets (epochs above), so this says little about the paper's claim."]
+        if mi and len(order) >= 2:
+            rest = order[1:]
+            holds = all(a < b for a, b in zip([mi["median_abs_error"]] + rest, rest))
+            md += [f"At matched iterations ({mi['steps']} steps): c = 1 {mi['median_abs_error']:.3g} J vs c = 2 "
+                   f"{order[1]:.3g} J" + (f" vs c = 3 {order[2]:.3g} J" if len(order) == 3 else "") +
+                   f": the paper's ordering **{'holds' if holds else 'does NOT hold'}** at this tiny budget "
+                   f"(the paper's comparison is after 500 epochs; early in training the wider first layer of the "
+                   f"larger tile learns faster)."]
+        if len(order) < 3:
+            md += ["", "`ednn/ising-f1c3` is not published: its 50-iteration run could not finish on the shared CPU "
+                       "in this session (config `configs/ednn/ising-f1c3.yaml` is ready)."]
         md.append("")
         c1 = models.get("ednn/ising-f1c1")
         if c1 is not None:
