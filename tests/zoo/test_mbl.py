@@ -139,3 +139,24 @@ def test_classifier_learns_three_phases_on_tiny_real_data(tmp_path):
     acc = (m.predict_phase(x).argmax(1) == y).float().mean().item()
     # single eigenstates near the PM/SG points (Delta = -+0.8) overlap at L = 8; chance is 1/3
     assert acc > 0.55, acc
+
+
+def test_clusterer_fit_by_the_trainer_checkpoints_every_resample(tmp_path):
+    """No optimizer, yet each resample advances the global step, so ModelCheckpoint writes last.ckpt holding the
+    accumulated maps (what `zoo publish` reads)."""
+    import pytorch_lightning as pl
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
+    from datamodules.mbl import MBLDataModule
+
+    dm = MBLDataModule(L=6, n_delta=4, n_lambda=3, grid_realizations=2, states_per_realization=5, train_realizations=0,
+                       serve="resamples", n_resamples=2, progress=False, gen_workers=1, data_dir=str(tmp_path))
+    m = MBLClassifier(kind="clusterer", L=6, n_delta=4, n_lambda=3, n_per_point=5, min_samples=3)
+    ck = ModelCheckpoint(dirpath=tmp_path / "ck", filename="last", every_n_train_steps=1, enable_version_counter=False)
+    trainer = pl.Trainer(max_epochs=1, logger=False, callbacks=[ck], enable_progress_bar=False,
+                         enable_model_summary=False, num_sanity_val_steps=0, accelerator="cpu")
+    trainer.fit(m, dm)
+    assert trainer.global_step == 2
+    state = torch.load(tmp_path / "ck" / "last.ckpt", weights_only=True)
+    assert int(state["state_dict"]["n_resamples"]) == 2
+    assert state["state_dict"]["spectral_counts"].sum() == 2 * 4 * 3 * 5

@@ -188,7 +188,7 @@ def write_report(out: Path, quick: bool = False) -> Path:
     demo_deltas = np.linspace(-3, 6, 10 if quick else 19)
     demos = [parity_demo(8, demo_deltas, 4 if quick else 10)]
     if not quick:
-        demos.append(parity_demo(10, np.linspace(-3, 3, 13), 3))
+        demos.append(parity_demo(10, np.linspace(-3, 3, 7), 2))
     figs.append(save(parity_figure(demos, clf), out / "mbl_parity_demo.png"))
     cuts = []
     for d in demos:
