@@ -20,7 +20,7 @@ demo: $(STAMP)
 	.venv/bin/zoo evaluate --model ising_cnn
 
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 tests
 
 bench: $(STAMP)
 	for f in benchmarks/perf_*.py; do $(PY) $$f || exit 1; done
