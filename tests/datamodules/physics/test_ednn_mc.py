@@ -43,8 +43,8 @@ def test_local_and_full_reevaluation_give_the_same_chain():
 
 def test_local_sampler_reproduces_exact_4x4_thermodynamics():
     temps = [1.8, 3.0]
-    r = ednn_mc.metropolis_ednn(ednn_mc.exact_ising_tile_energy(1, 1), 4, 1, 1, temps, n_chains=48, n_equil=20,
-                                n_samples=120, seed=0)
+    r = ednn_mc.metropolis_ednn(ednn_mc.exact_ising_tile_energy(1, 1), 4, 1, 1, temps, n_chains=24, n_equil=20,
+                                n_samples=100, seed=0)
     exact = ising.exact_thermodynamics(temps, 4)
     assert np.all(np.abs(r["e"] - exact["e"]) < 4 * r["e_err"] + 0.01), (r["e"], exact["e"], r["e_err"])
     assert r["drift"] == 0.0
