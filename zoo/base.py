@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+import functools
+
 import pytorch_lightning as pl
 import torch
 
@@ -27,6 +29,23 @@ def build_optimizer(params, name: str, lr: float, weight_decay: float = 0.0) -> 
 class ZooTask(pl.LightningModule):
     registry_name = "?"
     card: dict | None = None  # set by zoo.load_pretrained
+
+    def __init_subclass__(cls, **kwargs):
+        # `configure_model` is also a Lightning hook: the Trainer calls it again at the start of every
+        # fit/validate/test/predict, which would rebuild the layers and throw away loaded or trained weights
+        # (trainer.test(zoo.load_pretrained(...)) tested a fresh random network).  Build once, in __init__.
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("configure_model")
+        if build is not None and not getattr(build, "_zoo_once", False):
+            @functools.wraps(build)
+            def once(self):
+                if getattr(self, "_zoo_model_built", False):
+                    return
+                build(self)
+                self._zoo_model_built = True
+
+            once._zoo_once = True
+            cls.configure_model = once
 
     def __init__(self, optimizer: str = "adam", lr: float = 1e-3, weight_decay: float = 0.0,
                  lr_schedule: str = "constant"):

@@ -250,3 +250,23 @@ def test_publish_checkpoint_written_by_lightning_cli(trained_ckpt, tmp_path, mon
     loaded = zoo.load_pretrained("ising_cnn/from-cli")
     for k, v in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[k], v)
+
+
+def test_trainer_validate_keeps_loaded_weights():
+    """Lightning calls `configure_model` at every Trainer entry point; ours builds once, so validating or
+    testing a pretrained model evaluates its weights, not a re-initialised network."""
+    import pytorch_lightning as pl
+    import torch
+
+    from datamodules.physics import ising
+
+    m = zoo.load_pretrained("ising_cnn/4x4-classify")
+    before = [p.detach().clone() for p in m.parameters()]
+    s = ising.enumerate_configs(4)[::64]
+    x = torch.as_tensor(s, dtype=torch.float32)
+    y = torch.as_tensor(ising.energy_to_class(ising.energy(s), 4))
+    dl = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=len(x))
+    r = pl.Trainer(logger=False, enable_progress_bar=False, enable_checkpointing=False,
+                   enable_model_summary=False).validate(m, dl, verbose=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, m.parameters()))
+    assert r[0]["val/accuracy"] == 1.0  # the published 4x4 model classifies every state
