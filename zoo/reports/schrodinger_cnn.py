@@ -172,8 +172,11 @@ def _speed() -> list[str]:
                      f"{c['solver']['median_potentials_per_s']:.1f}/s: **{c['ratio_cnn_over_solver']:.0f}x** (CPU; the "
                      "paper's orders of magnitude were a GPU at 256x256).")
     for g, c in r["solver_processes"].items():
-        lines.append(f"- solver on 2 vs 1 processes, {g}: {c['ratio_2_over_1']:.2f}x (measured while the 2 cores were "
-                     "oversubscribed: says nothing about scaling; rerun with `make bench` on an idle machine).")
+        lines.append(f"- solver on 2 vs 1 processes, {g}: {c['ratio_2_over_1']:.2f}x.")
+    load = r.get("machine", {}).get("loadavg_1_5_15_start")
+    if load:
+        lines.append(f"- Load average (1 min) at the start of the run: {load[0]:.1f} on {r['machine'].get('cpus')} cores; "
+                     "a load above the core count makes the process-scaling ratio meaningless.")
     gen = r["generation"]
     lines.append(f"- {gen['target_potentials']} potentials at {gen['grid']}x{gen['grid']} on {gen['processes']} processes: "
                  f"about {gen['equal_mix']['extrapolated_h_for_target']:.1f} h, an extrapolation from "
