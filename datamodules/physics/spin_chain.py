@@ -26,10 +26,11 @@ Pure numpy; no Lightning, nothing of ours imported.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 
 import numpy as np
+
+from .ising import seed_sequence  # one seeding rule for every simulator: (recipe hash, indices) -> stream
 
 __all__ = ["MEAN_CONVENTIONS", "check_chain", "middle_region", "sample_couplings", "mean_couplings",
            "hamiltonian_kron", "hamiltonian_dense", "parity_blocks", "sector_to_full", "eigenstates",
@@ -38,17 +39,6 @@ __all__ = ["MEAN_CONVENTIONS", "check_chain", "middle_region", "sample_couplings
 
 MEAN_CONVENTIONS = ("arithmetic", "geometric")
 MAX_L = 16
-
-
-def seed_sequence(*keys) -> np.random.SeedSequence:
-    """A SeedSequence from any mix of ints and strings (recipe hash, point index, realization)."""
-    ints = []
-    for k in keys:
-        if isinstance(k, str):
-            ints.append(int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "little"))
-        else:
-            ints.append(int(k))
-    return np.random.SeedSequence(ints)
 
 
 # ----------------------------------------------------------------------------------------- validation
