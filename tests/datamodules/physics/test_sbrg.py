@@ -10,8 +10,8 @@ import pytest
 
 from datamodules.physics.sbrg import (
     CliffordRotation, PauliString, anticommute, exact_spectrum, hamiltonian_matrix, heff_spectrum, liom_ranges,
-    pauli_matrix, pauli_product, plot_sbrg_vs_ed, plot_term_strength_vs_range, relative_rms_error, sample_couplings,
-    sbrg, sbrg_random_tfim, sbrg_vs_ed, stabilizer_entropy, term_range, term_strength_vs_range,
+    pauli_matrix, pauli_product, relative_rms_error, sample_couplings,
+    sbrg, sbrg_random_tfim, sbrg_report_section, sbrg_vs_ed, stabilizer_entropy, term_range, term_strength_vs_range,
 )
 
 
@@ -51,6 +51,9 @@ def test_products_and_commutation_match_kronecker_matrices(L):
         anti = np.allclose(Ma @ Mb, -Mb @ Ma)
         assert anti == anticommute(a, b)
         assert anti == bool(k & 1)  # commuting Hermitian strings multiply to +-1 times a string
+    # the ED builder (row/column lookup) against the sum of Kronecker products
+    H = rand_hamiltonian(L, 6, rng)
+    np.testing.assert_allclose(hamiltonian_matrix(H), sum(c * pauli_matrix(p) for c, p in H), atol=1e-14)
 
 
 # --------------------------------------------------------------------------- Clifford rotations
@@ -222,11 +225,17 @@ def test_figure_data_and_plots(tmp_path):
     assert set(d["orig_range"].tolist()) == {1, 2}
     assert len(d["heff_range"]) == len(d["heff_strength"]) > 0
     assert liom_ranges(r).min() >= 1
-    out = plot_sbrg_vs_ed(tmp_path / "spec.png", L=5, Gamma=5.0, seed=1)
-    assert (tmp_path / "spec.png").stat().st_size > 1000
+    out = sbrg_vs_ed(5, 5.0, 1)
     assert out["rel_rms"] == pytest.approx(relative_rms_error(out["E_sbrg"], out["E_ed"]))
-    plot_term_strength_vs_range(tmp_path / "range.png", L=5, Gamma=5.0, seed=1)
-    assert (tmp_path / "range.png").stat().st_size > 1000
+    # the report section (plot_sbrg_vs_ed + plot_term_strength_vs_range + the error scan): both figures, and
+    # numbers that are the ones sbrg_vs_ed measures
+    sec = sbrg_report_section(tmp_path, quick=True, L=5, Gammas=(5.0, 1.0), seed=1)
+    assert [p.name for p in sec["figs"]] == ["mbl_sbrg_vs_ed.png", "mbl_sbrg_term_range.png"]
+    assert all(p.stat().st_size > 1000 for p in sec["figs"])
+    assert sec["numbers"]["fig_1_13_rel_rms"] == pytest.approx(out["rel_rms"])
+    e1 = [sbrg_vs_ed(5, 1.0, s)["rel_rms"] for s in range(4)]
+    assert sec["numbers"]["Gamma_1"]["mean"] == pytest.approx(np.mean(e1))
+    assert any("| 1 |" in line for line in sec["lines"])
 
 
 def test_bad_input_raises():
