@@ -333,7 +333,8 @@ class SBRGResult:
     order: the site decimated at each step. h0s: the leading coefficient at each step (after rotation).
     lioms: lioms[j] = (sign, PauliString) with tau_j = sign * string in the physical basis (the stabilizers of
         every approximate eigenstate).
-    n_dropped: number of SW product terms removed by the tol/max_rate truncation.
+    n_dropped: number of SW product terms removed by the tol/max_rate truncation; max_terms: the largest number
+        of terms (H plus H_eff) held during the flow.
     """
 
     L: int
@@ -424,7 +425,7 @@ def sbrg(H, L: int | None = None, tol: float = 1e-8, max_rate: float | None = 2.
             h0s.append(0.0)
             free &= ~(1 << j)
             continue
-        (x0, z0), c0 = max(terms.items(), key=lambda kv: abs(kv[1]))
+        (x0, z0), _ = max(terms.items(), key=lambda kv: abs(kv[1]))
         G0 = PauliString(x0, z0, L)
         xfree = x0 & free
         if xfree:  # case (a): X or Y on a free site j
