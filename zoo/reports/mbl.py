@@ -1,8 +1,9 @@
 """Report for MBL phases from entanglement spectra (Durr & Chakravarty 2019; thesis ch. 1) -> reports/mbl.md + PNGs.
 
-Uses the published `mbl/classifier-L8` and `mbl/clusterer-L8` (and `mbl/classifier-L12` if present): phase diagrams
+Uses the published `mbl/classifier-L8`, `mbl/clusterer-L8` (and the L = 12 ones where published): phase diagrams
 (RGB: red PM, blue SG, green thermal / noise), C maps, slices at lambda = 0, 1, 2 and Delta = 0, the HDBSCAN
-cluster-count histogram, supervised vs unsupervised agreement, and the Z2 parity demo.
+cluster-count histogram, supervised vs unsupervised agreement, the Z2 parity demo, SBRG vs ED (appendix 1.6.1) and
+the speed numbers of benchmarks/results/mbl.json.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import numpy as np
 from callbacks.plotting import plt, save
 from datamodules.physics import spin_chain as sc
 
-from .common import fmt, paper_vs_ours_table
+from .common import paper_vs_ours_table
 
 NAMES = ["mbl/classifier-L8", "mbl/clusterer-L8", "mbl/classifier-L12", "mbl/clusterer-L12"]
 
@@ -148,41 +149,84 @@ def agreement(p_sup: np.ndarray, p_uns: np.ndarray) -> dict:
             "mean_abs_diff": float(np.abs(p_sup - p_uns).mean())}
 
 
-def write_report(out: Path, quick: bool = False) -> Path:
-    import zoo
+def _size_section(out: Path, L: int, clf, clu, cards: dict) -> tuple[list, dict, dict]:
+    """Phase maps, C maps, slices and the cluster-count histogram of the size-L models that are published."""
     from datamodules.mbl import MBLDataModule
 
-    t0 = time.time()
-    out.mkdir(parents=True, exist_ok=True)
-    names = [n for n in NAMES if n in zoo.list_pretrained("mbl")]
-    models = {n: zoo.load_pretrained(n) for n in names}
-    cards = {n: m.card for n, m in models.items()}
-    figs, notes, numbers = [], [], {}
-    clf, clu = models.get("mbl/classifier-L8"), models.get("mbl/clusterer-L8")
-    maps = {}
+    figs, maps, numbers = [], {}, {}
+    deltas = lambdas = None
     if clf is not None:
-        dm = MBLDataModule(**{**cards["mbl/classifier-L8"]["dataset"]["init_args"], "progress": False})
+        dm = MBLDataModule(**{**cards[f"mbl/classifier-L{L}"]["dataset"]["init_args"], "progress": False})
         dm.prepare_data()
         dm.setup()
         g = dm.grid_data()
-        p_sup, _ = clf.phase_diagram(g["spectra"], g["point"], dm.n_delta, dm.n_lambda)
-        maps["supervised (mean softmax)"] = p_sup
+        maps["supervised (mean softmax)"] = clf.phase_diagram(g["spectra"], g["point"], dm.n_delta, dm.n_lambda)[0]
         deltas, lambdas = dm.deltas, dm.lambdas
     if clu is not None:
         deltas, lambdas = clu.deltas, clu.lambdas
         if int(clu.n_accepted):
             maps["HDBSCAN (green = noise)"] = clu.phase_diagram("hdbscan")[0]
         maps["spectral, 3 clusters"] = clu.phase_diagram("spectral")[0]
-        figs.append(save(hist_figure(clu.n_clusters_hist.numpy()), out / "mbl_hdbscan_cluster_counts.png"))
+        figs.append(save(hist_figure(clu.n_clusters_hist.numpy()), out / f"mbl_hdbscan_cluster_counts_L{L}.png"))
     if maps:
-        figs.insert(0, save(phase_maps_figure(maps, deltas, lambdas, "L = 8 phase diagrams: red PM, blue SG, green "
-                                              "thermal (HDBSCAN: noise)"), out / "mbl_phase_diagrams.png"))
+        figs.insert(0, save(phase_maps_figure(maps, deltas, lambdas, f"L = {L} phase diagrams: red PM, blue SG, "
+                                              "green thermal (HDBSCAN: noise)"), out / f"mbl_phase_diagrams_L{L}.png"))
         cm = {k: v for k, v in maps.items() if not k.startswith("HDBSCAN")}
-        figs.insert(1, save(confusion_maps_figure(cm, deltas, lambdas, "confusion C (Figs. 1.6-1.7)"),
-                            out / "mbl_confusion_maps.png"))
-        figs.insert(2, save(slices_figure(cm, deltas, lambdas), out / "mbl_slices.png"))
+        figs.insert(1, save(confusion_maps_figure(cm, deltas, lambdas, f"L = {L} confusion C (Figs. 1.6-1.7)"),
+                            out / f"mbl_confusion_maps_L{L}.png"))
+        figs.insert(2, save(slices_figure(cm, deltas, lambdas), out / f"mbl_slices_L{L}.png"))
+        numbers[f"_grid_L{L}"] = (len(deltas), len(lambdas))
     if clf is not None and clu is not None:
-        numbers["supervised_vs_spectral"] = agreement(maps["supervised (mean softmax)"], maps["spectral, 3 clusters"])
+        numbers[f"supervised_vs_spectral_L{L}"] = agreement(maps["supervised (mean softmax)"],
+                                                            maps["spectral, 3 clusters"])
+    return figs, maps, numbers
+
+
+def speed_lines() -> list[str]:
+    """benchmarks/results/mbl.json (written by benchmarks/perf_mbl.py) as report lines."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "mbl.json"
+    if not path.exists():
+        return []
+    r = json.loads(path.read_text())
+    lines = ["## Speed (`benchmarks/perf_mbl.py`, medians, one thread)", ""]
+    for L in (10, 12):
+        e = r.get(f"ed_L{L}")
+        if e:
+            lines.append(f"- ED at L = {L}: parity-resolved {e['parity_resolved_s']:.2f} s vs full {e['full_s']:.2f} s "
+                         f"per realization: **{e['speedup']:.1f}x** (issue target at L = 12: >= 10x).")
+    for k, v in r.items():
+        if k.startswith("js_") and isinstance(v, dict) and "speedup" in v:
+            lines.append(f"- JS distance matrix, {k.split('_')[1]} spectra: ours {v['ours_torch_f32_s']:.3f} s vs scipy "
+                         f"pdist {v['scipy_pdist_s']:.3f} s ({v['speedup']:.2f}x).")
+        elif k == "js_6000_ours_s":
+            lines.append(f"- JS distance matrix for one resample (6000 spectra): {v:.2f} s.")
+    d = r.get("dataset_L8")
+    if d:
+        ex = d["extrapolated_full_grid_1200x100_s"]
+        lines.append(f"- The L = 8 full-grid dataset (1200 points x 100 realizations), extrapolated from 10 x 100: "
+                     f"{ex['workers=1'] / 60:.1f} min with 1 worker process, {ex['workers=2'] / 60:.1f} min with 2 "
+                     f"({d['speedup_2_over_1']:.2f}x).")
+    return lines + [""]
+
+
+def write_report(out: Path, quick: bool = False) -> Path:
+    import zoo
+
+    t0 = time.time()
+    out.mkdir(parents=True, exist_ok=True)
+    names = [n for n in NAMES if n in zoo.list_pretrained("mbl")]
+    models = {n: zoo.load_pretrained(n) for n in names}
+    cards = {n: m.card for n, m in models.items()}
+    figs, numbers = [], {}
+    clf = models.get("mbl/classifier-L8")
+    sized = {}  # L -> (deltas, lambdas, number of grid points) of that size's maps
+    for L in (8, 12):
+        f, g_, d = _size_section(out, L, models.get(f"mbl/classifier-L{L}"), models.get(f"mbl/clusterer-L{L}"), cards)
+        figs += f
+        numbers.update(d)
+        if f:
+            sized[L] = d.get(f"_grid_L{L}")
+    numbers = {k: v for k, v in numbers.items() if not k.startswith("_grid")}
     # the Z2 parity demo at lambda = 0
     # L = 8 beyond the grid (Delta up to 6): e^{-Delta L} reaches double precision only there
     demo_deltas = np.linspace(-3, 6, 10 if quick else 19)
@@ -203,6 +247,11 @@ def write_report(out: Path, quick: bool = False) -> Path:
                 "broken_fraction_resolved": float(d["resolved"]["broken"][hi].mean()),
                 "mean_S_full": float(d["full"]["S"][hi].mean()),
                 "mean_S_resolved": float(d["resolved"]["S"][hi].mean())}
+    from datamodules.physics.sbrg import sbrg_report_section
+
+    sb = sbrg_report_section(out, quick=quick)  # Figs. 1.13 and 1.1, and the L = 8 SBRG-vs-ED error table
+    figs += sb["figs"]
+    numbers["sbrg"] = sb["numbers"]
     (out / "mbl_numbers.json").write_text(json.dumps(numbers, indent=1) + "\n")
 
     lines = ["# MBL eigenstate phases — Durr & Chakravarty, PRB 100, 075102 (2019)", "",
@@ -214,13 +263,13 @@ def write_report(out: Path, quick: bool = False) -> Path:
     missing = sorted(set(NAMES) - set(names))
     if missing:
         lines += [f"Not published: {', '.join(missing)}.", ""]
-    if "supervised_vs_spectral" in numbers:
-        a = numbers["supervised_vs_spectral"]
-        lines += ["## Supervised vs unsupervised", "",
-                  f"Argmax maps of the supervised classifier and of spectral clustering agree on "
-                  f"{a['argmax_agreement']:.1%} of the {len(deltas) * len(lambdas)} grid points (target, ours: "
-                  f">= 85 %; paper: 'remarkable agreement', L490); mean |p_sup - p_spectral| = {a['mean_abs_diff']:.3f}.",
-                  ""]
+    for L, (nd, nl) in sized.items():
+        a = numbers.get(f"supervised_vs_spectral_L{L}")
+        if a:
+            lines += [f"## Supervised vs unsupervised, L = {L}", "",
+                      f"Argmax maps of the supervised classifier and of spectral clustering agree on "
+                      f"{a['argmax_agreement']:.1%} of the {nd * nl} grid points (target, ours: >= 85 %; paper: "
+                      f"'remarkable agreement', L490); mean |p_sup - p_spectral| = {a['mean_abs_diff']:.3f}.", ""]
     lines += ["## Z2 parity (spec D1)", "",
               "At lambda = 0 the spin-glass eigenstates are cat doublets split by ~prod(h/J) ~ e^{-Delta L}. "
               "Below double precision a full-matrix `eigh` returns symmetry-broken, product-like states "
@@ -234,6 +283,7 @@ def write_report(out: Path, quick: bool = False) -> Path:
                      f"{x['mean_S_full']:.3f} vs {x['mean_S_resolved']:.3f} nats.")
     lines += ["", "The artifact needs e^{-Delta L} below ~1e-14, so it grows with L: this is the likely origin of the "
               "thesis's 'asymmetry near Delta = 3 at lambda = 0' (L481, Fig. 1.12) at L = 12.", ""]
+    lines += sb["lines"] + speed_lines()
     lines += ["## Figures", ""] + [f"![{p.stem}]({p.name})" for p in figs] + [""]
     lines += ["## Commands", "", "```",
               "zoo data generate --config configs/mbl/classifier-L8.yaml   # the L = 8 dataset (torchrun-aware)",
@@ -243,6 +293,8 @@ def write_report(out: Path, quick: bool = False) -> Path:
               "zoo fit --config configs/mbl/clusterer-L8.yaml                # one resample per step, no optimizer",
               "zoo publish runs/mbl/clusterer-L8/checkpoints/last.ckpt --name mbl/clusterer-L8 "
               "--config configs/mbl/clusterer-L8.yaml",
+              "zoo fit --config configs/mbl/classifier-L12.yaml              # L = 12: 3 training points + coarse grid",
+              "zoo fit --config configs/mbl/clusterer-L12.yaml",
               "zoo evaluate --model mbl", "zoo reproduce mbl", "```", "",
               "Choices that are ours, not the paper's, are stated in each config's header and in the cards' `notes`.",
               f"Report built in {time.time() - t0:.0f} s."]
