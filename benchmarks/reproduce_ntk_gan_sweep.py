@@ -42,6 +42,8 @@ def main(argv=None) -> int:
     p.add_argument("--l2", type=float, default=None, help="default 2/width (section 2.4's (1/width) sum phi^2)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tag", default="")
+    p.add_argument("--publish", default="", help="when the grid completes, publish it as a table card "
+                   "(e.g. ntk_gan/sweep-relu; load with zoo.load_pretrained)")
     a = p.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 1)))
     log_r = a.critic in ("relu", "fourier-pow")
@@ -73,7 +75,38 @@ def main(argv=None) -> int:
         tmp.write_text(json.dumps(res, indent=1, default=lambda v: None if isinstance(v, float) and not np.isfinite(v) else v))
         os.replace(tmp, out)
     print(f"wrote {out}: slope {fit['slope']:.3g} (R^2 {fit['r2']:.3g}) over {fit['n_points']} slices")
+    if a.publish:
+        publish(a, res, " ".join(["python", "benchmarks/reproduce_ntk_gan_sweep.py", *(argv or sys.argv[1:])]))
     return 0
+
+
+def publish(a, res: dict, command: str) -> None:
+    """The finished sweep as a table card: mc (n_disc, r), ratios, n_discs, r_star; metrics = the boundary fit."""
+    from zoo import hub
+    from zoo.ntk_gan import PAPER
+
+    nan = float("nan")
+    arrays = {"mc": np.array([[nan if v is None else v for v in row] for row in res["mc"]]),
+              "ratios": np.array(res["ratios"]), "n_discs": np.array(res["n_discs"], dtype=np.int64),
+              "r_star": np.array([nan if v is None else v for v in res["boundary"]["r_star"]])}
+    bd, where = res["boundary"], f"{len(res['ratios'])} r x n_disc {res['n_discs']}, {res['settings']['steps']} steps"
+    metrics = [{"name": "boundary_slope", "value": bd["slope"], "split": where, "unit": "",
+                "how": f"straight-line fit of the sigmoid half-way points, {bd['axes']}"},
+               {"name": "boundary_r2", "value": bd["r2"], "split": where, "how": "R^2 of that fit", "unit": ""},
+               {"name": "slices_with_a_transition", "value": bd["n_points"], "split": where, "unit": "",
+                "how": "n_disc slices whose MC crosses log(8)/2 inside the r range"}]
+    if 6 in res["n_discs"]:
+        metrics.append({"name": "r_star_at_n_disc_6", "value": arrays["r_star"][res["n_discs"].index(6)],
+                        "split": where, "how": "half-way point of the sigmoid fit at n_disc = 6", "unit": ""})
+    for m in metrics:
+        m["value"] = float(m["value"]) if m["value"] is not None and np.isfinite(m["value"]) else None
+    variant = a.publish.split("/", 1)[1]
+    out = hub.publish_table(a.publish, arrays, settings=res["settings"], metrics=metrics, paper=PAPER.get(variant, []),
+                            source=command, wall_time_s=res["wall_s_total"],
+                            notes="Learning rates, step count and (where stated) width are our calibration; the "
+                                  "thesis does not report them (spec B4, C3). See benchmarks/results/"
+                                  "ntk_gan_calibration.json.")
+    print(f"published {out}")
 
 
 if __name__ == "__main__":

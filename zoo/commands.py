@@ -90,6 +90,9 @@ def cmd_evaluate(a) -> int:
 
     names = a.names or zoo.list_pretrained(a.model)
     for n in names:
+        if zoo.get_card(n).get("kind") == "table":
+            print(f"\n== {n}  (a published table; re-run its `training.source` command to re-measure)")
+            continue
         card, fresh = evaluate(n, a.seed)
         print(f"\n== {n}  (re-measured on freshly generated data)\n{paper_vs_ours(card, fresh)}")
     return 0

@@ -5,6 +5,9 @@
 
 A card may carry a `url`; when the weights are not in the checkout they are downloaded into
 `$ZOO_DATA_DIR/weights/` and verified the same way.
+
+A card with `"kind": "table"` publishes a measured table instead of a network (e.g. a phase-diagram sweep): its
+safetensors file holds named arrays, and `load_pretrained` returns them as a `PublishedTable` (verified the same way).
 """
 from __future__ import annotations
 
@@ -23,8 +26,8 @@ import torch
 
 from .registry import get_model_class, unknown_name_error
 
-__all__ = ["ChecksumError", "checkpoints_root", "list_pretrained", "get_card", "load_pretrained", "publish",
-           "load_lightning_checkpoint", "sha256_file"]
+__all__ = ["ChecksumError", "PublishedTable", "checkpoints_root", "list_pretrained", "get_card", "load_pretrained",
+           "publish", "publish_table", "load_lightning_checkpoint", "sha256_file"]
 
 
 class ChecksumError(RuntimeError):
@@ -97,8 +100,19 @@ def weights_path(name: str, card: dict | None = None) -> Path:
     raise FileNotFoundError(f"weights of {name} are not at {local} and its card has no url")
 
 
+class PublishedTable(dict):
+    """A published table (card kind 'table'): name -> tensor, with the card as `.card`."""
+
+    card: dict
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{k}{tuple(v.shape)}" for k, v in self.items())
+        return f"PublishedTable({self.card.get('name')}: {shapes})"
+
+
 def load_pretrained(name: str, map_location: str | torch.device = "cpu"):
-    """The published model `name` ('model/variant') in eval mode, with its card as `.card`."""
+    """The published model `name` ('model/variant') in eval mode, with its card as `.card`
+    (a `PublishedTable` for table cards)."""
     from safetensors.torch import load_file
 
     card = get_card(name)
@@ -106,6 +120,10 @@ def load_pretrained(name: str, map_location: str | torch.device = "cpu"):
     got = sha256_file(path)
     if got != card["sha256"]:
         raise ChecksumError(f"{path} has sha256 {got} but the card of {name} says {card['sha256']}; refusing to load")
+    if card.get("kind") == "table":
+        table = PublishedTable(load_file(str(path), device=str(map_location)))
+        table.card = card
+        return table
     cls = get_model_class(card["model"])
     model = cls(**card["init_args"])
     model.load_state_dict(load_file(str(path), device=str(map_location)))
@@ -124,6 +142,29 @@ def _git_commit() -> str:
                                        stderr=subprocess.DEVNULL).strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def publish_table(name: str, arrays: dict, *, settings: dict, metrics: list | None = None, paper: list | None = None,
+                  source: str = "", wall_time_s: float | None = None, notes: str = "", license: str = "MIT") -> Path:
+    """Write `checkpoints/<name>.safetensors` (named arrays) and a card of kind 'table'."""
+    from safetensors.torch import save_file
+
+    model_name = name.split("/")[0]
+    get_model_class(model_name)  # the table belongs to a registered model
+    if "/" not in name:
+        raise ValueError(f"name must be 'model/variant'; got {name!r}")
+    out = checkpoints_root() / f"{name}.safetensors"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: torch.as_tensor(v).contiguous() for k, v in arrays.items()}, str(out))
+    card = {"name": name, "model": model_name, "kind": "table", "settings": settings, "metrics": metrics or [],
+            "paper": paper or [], "dataset": {},
+            "training": {"source": source, "wall_time_s": wall_time_s, "hardware": f"{platform.machine()} CPU "
+                         f"x{os.cpu_count()}", "git_commit": _git_commit()},
+            "versions": {"torch": torch.__version__, "python": platform.python_version()},
+            "published": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "notes": notes, "sha256": sha256_file(out), "license": license}
+    out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    return out
 
 
 def publish(ckpt: str, name: str, config: str | None = None, metrics: list | None = None, paper: list | None = None,

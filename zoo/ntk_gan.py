@@ -319,6 +319,14 @@ PAPER = {
          "(Figs. 2.12-2.13)", "ref": "L1228-1246"},
         {"metric": "mc", "value": None, "text": "deep in the mode-collapse phase", "ref": "Fig. 2.12 caption"},
     ],
+    # the section-2.4 / app. 2.7.2 phase-diagram sweeps, published as tables (benchmarks/reproduce_ntk_gan_sweep.py)
+    "sweep-relu": [{"metric": "boundary_slope", "value": 0.92, "ref": "Fig. 2.14, L1342",
+                    "text": "straight line in log n_disc vs log r"},
+                   {"metric": "r_star_at_n_disc_6", "value": 0.06, "ref": "L1583-1588"}],
+    "sweep-tanh": [{"metric": "boundary_slope", "value": None, "ref": "Fig. 2.16, L1356",
+                    "text": "straight line in log n_disc vs r (exponential boundary); slope not given"}],
+    "sweep-fourier-pow": [{"metric": "boundary_slope", "value": 4.90, "ref": "Fig. 2.21, L1572"}],
+    "sweep-fourier-exp": [{"metric": "boundary_slope", "value": 1.86, "ref": "Fig. 2.22, L1577"}],
 }
 
 
