@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from callbacks.mbl_maps import PhaseDiagramFigures
 from zoo.mbl import MBLClassifier, MBLClusterer, check_spectra, phase_map
 
 ND, NL, NPP = 6, 3, 8  # synthetic grid and draws per point
@@ -141,6 +142,23 @@ def test_classifier_learns_three_phases_on_tiny_real_data(tmp_path):
     assert acc > 0.55, acc
 
 
+def test_classifier_phase_diagram_figures_during_training(tmp_path):
+    """The W&B figure callback draws the supervised map over the DataModule's grid after validation."""
+    import pytorch_lightning as pl
+
+    from datamodules.mbl import MBLDataModule
+
+    dm = MBLDataModule(L=6, n_delta=4, n_lambda=3, grid_realizations=1, states_per_realization=5, train_realizations=4,
+                       train_states_per_realization=10, val_fraction=0.25, test_fraction=0.25, batch_size=32,
+                       progress=False, gen_workers=1, data_dir=str(tmp_path))
+    trainer = pl.Trainer(max_epochs=2, logger=False, callbacks=[PhaseDiagramFigures(every_n_epochs=2)],
+                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                         num_sanity_val_steps=0, accelerator="cpu", default_root_dir=str(tmp_path))
+    trainer.fit(MBLClassifier(L=6), dm)
+    figs = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
+    assert figs == ["confusion_map_epoch001.png", "phase_diagram_epoch001.png"]  # every 2nd epoch only
+
+
 def test_clusterer_fit_by_the_trainer_checkpoints_every_resample(tmp_path):
     """No optimizer, yet each resample advances the global step, so ModelCheckpoint writes last.ckpt holding the
     accumulated maps (what `zoo publish` reads)."""
@@ -153,10 +171,12 @@ def test_clusterer_fit_by_the_trainer_checkpoints_every_resample(tmp_path):
                        serve="resamples", n_resamples=2, progress=False, gen_workers=1, data_dir=str(tmp_path))
     m = MBLClassifier(kind="clusterer", L=6, n_delta=4, n_lambda=3, n_per_point=5, min_samples=3)
     ck = ModelCheckpoint(dirpath=tmp_path / "ck", filename="last", every_n_train_steps=1, enable_version_counter=False)
-    trainer = pl.Trainer(max_epochs=1, logger=False, callbacks=[ck], enable_progress_bar=False,
-                         enable_model_summary=False, num_sanity_val_steps=0, accelerator="cpu")
+    trainer = pl.Trainer(max_epochs=1, logger=False, callbacks=[ck, PhaseDiagramFigures()], enable_progress_bar=False,
+                         enable_model_summary=False, num_sanity_val_steps=0, accelerator="cpu",
+                         default_root_dir=str(tmp_path))
     trainer.fit(m, dm)
     assert trainer.global_step == 2
+    assert (tmp_path / "figures" / "phase_diagram_epoch000.png").stat().st_size > 1000
     state = torch.load(tmp_path / "ck" / "last.ckpt", weights_only=True)
     assert int(state["state_dict"]["n_resamples"]) == 2
     assert state["state_dict"]["spectral_counts"].sum() == 2 * 4 * 3 * 5

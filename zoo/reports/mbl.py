@@ -13,47 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
+from callbacks.mbl_maps import confusion_maps_figure, phase_maps_figure
 from callbacks.plotting import plt, save
 from datamodules.physics import spin_chain as sc
 
 from .common import paper_vs_ours_table
 
 NAMES = ["mbl/classifier-L8", "mbl/clusterer-L8", "mbl/classifier-L12", "mbl/clusterer-L12"]
-
-
-def _rgb(p: np.ndarray) -> np.ndarray:
-    """(n_delta, n_lambda, 3) (PM, SG, third) -> image (n_lambda, n_delta, 3) RGB with PM red, SG blue, third green."""
-    return np.clip(np.stack([p[..., 0], p[..., 2], p[..., 1]], -1).transpose(1, 0, 2), 0, 1)
-
-
-def _extent(deltas, lambdas):
-    dd = (deltas[1] - deltas[0]) / 2 if len(deltas) > 1 else 0.05
-    dl = (lambdas[1] - lambdas[0]) / 2 if len(lambdas) > 1 else 0.05
-    return [deltas[0] - dd, deltas[-1] + dd, lambdas[0] - dl, lambdas[-1] + dl]
-
-
-def phase_maps_figure(maps: dict, deltas, lambdas, title: str):
-    fig, axes = plt.subplots(1, len(maps), figsize=(4.6 * len(maps), 3.6), squeeze=False)
-    for ax, (name, p) in zip(axes[0], maps.items()):
-        ax.imshow(_rgb(p), origin="lower", aspect="auto", extent=_extent(deltas, lambdas), interpolation="nearest")
-        ax.set_xlabel("Delta = mean log J - mean log h")
-        ax.set_ylabel("lambda")
-        ax.set_title(name, fontsize=9)
-    fig.suptitle(title, fontsize=10)
-    return fig
-
-
-def confusion_maps_figure(maps: dict, deltas, lambdas, title: str):
-    fig, axes = plt.subplots(1, len(maps), figsize=(4.6 * len(maps), 3.6), squeeze=False)
-    for ax, (name, p) in zip(axes[0], maps.items()):
-        im = ax.imshow(sc.confusion(p).T, origin="lower", aspect="auto", extent=_extent(deltas, lambdas),
-                       vmin=0, vmax=1, cmap="magma", interpolation="nearest")
-        ax.set_xlabel("Delta")
-        ax.set_ylabel("lambda")
-        ax.set_title(f"C = 1 - sqrt2 d_min: {name}", fontsize=9)
-        fig.colorbar(im, ax=ax)
-    fig.suptitle(title, fontsize=10)
-    return fig
 
 
 def slices_figure(maps: dict, deltas, lambdas):
