@@ -15,17 +15,28 @@ Duck-typed contract (no model or data class imported here):
     datamodule.selection_reference() -> {"L": int, "labels": [dict of sample() kwargs, ...],
                                          "observables": {name: (means (n_labels,), std errors (n_labels,))}}
     datamodule.selection_observables(spins) -> {name: per-sample values}
+        (or selection_observables(spins, **label) when it takes the label too, e.g. the (E/L^2, m)
+        RUGAN's |realized - requested| observables)
     model.sample(n, L=..., seed=..., **label) -> (n, L, L) +-1 configurations
     model.generator_steps (optional) -> the step counter used instead of trainer.global_step
 """
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from pathlib import Path
 
 import numpy as np
 from pytorch_lightning import Callback
+
+
+def _takes_label(fn) -> bool:
+    """Whether an observables function takes the sample()'s label kwargs besides the spins."""
+    try:
+        return len(inspect.signature(fn).parameters) > 1
+    except (TypeError, ValueError):
+        return False
 
 
 def selection_score(model, reference: dict, observables_fn, n_samples: int, seed: int = 0) -> tuple[float, dict]:
@@ -35,7 +46,7 @@ def selection_score(model, reference: dict, observables_fn, n_samples: int, seed
     for i, label in enumerate(reference["labels"]):
         s = model.sample(n_samples, L=reference["L"], seed=seed + i, **label)
         s = s.cpu().numpy() if hasattr(s, "cpu") else np.asarray(s)
-        obs = observables_fn(s)
+        obs = observables_fn(s, **label) if _takes_label(observables_fn) else observables_fn(s)
         row = {"label": label}
         for k in names:
             mean_ref, err_ref = (float(v[i]) for v in reference["observables"][k])

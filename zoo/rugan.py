@@ -256,17 +256,22 @@ class RUGAN(ZooTask):
         return torch.cat(out)
 
     # -- training -----------------------------------------------------------------------------------
-    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+    def _augment(self, x: torch.Tensor, labels: torch.Tensor | None = None):
+        """Random torus symmetry per batch; with `labels` (the em model) returns (x, labels) with m
+        negated where the spins were flipped (E is invariant under all of them)."""
         B, L = x.shape[0], x.shape[-1]
         flip = torch.randint(0, 2, (B, 1, 1), device=x.device) * 2 - 1
         x = x * flip
+        if labels is not None:
+            labels = labels.reshape(B, -1).clone()
+            labels[:, -1] *= flip.reshape(B).to(labels.device, labels.dtype)
         dx, dy = (int(v) for v in torch.randint(0, L, (2,)))
         x = torch.roll(x, (dx, dy), dims=(-2, -1))
         k = int(torch.randint(0, 4, (1,)))
         x = torch.rot90(x, k, dims=(-2, -1))
         if int(torch.randint(0, 2, (1,))):
             x = x.transpose(-2, -1)
-        return x.contiguous()
+        return x.contiguous() if labels is None else (x.contiguous(), labels)
 
     def critic_loss(self, x: torch.Tensor, y: torch.Tensor, fake: torch.Tensor) -> dict:
         """The critic objective and its parts for real x, fake samples, normalized labels y."""
@@ -283,7 +288,10 @@ class RUGAN(ZooTask):
         x, labels = batch
         x = x.to(self.dtype)
         if self.hparams.augment:
-            x = self._augment(x)
+            if self.hparams.labels == "em":
+                x, labels = self._augment(x, labels)
+            else:
+                x = self._augment(x)
         y = self.normalize_labels(labels)
         opt_g, opt_c = self.optimizers()
         z = self.latent(len(x), x.shape[-1])
@@ -315,6 +323,8 @@ class RUGAN(ZooTask):
     def validation_step(self, batch, batch_idx):
         x, labels = batch
         L = x.shape[-1]
+        if self.hparams.labels == "em":
+            return self._em_validation_step(labels, L)
         fake = self.sample(len(x), L=L, **self._label_kwargs(labels), extrapolate=True).to(torch.float32)
         N = L * L
         for name, s in (("real", x), ("fake", fake)):
@@ -326,7 +336,25 @@ class RUGAN(ZooTask):
                 acc = self._val.setdefault((name, key), torch.zeros(3, dtype=torch.float64))
                 acc += torch.stack([sel.sum(), e[sel.to(e.device)].sum(), m[sel.to(e.device)].sum()]).double().cpu()
 
+    def _em_validation_step(self, labels: torch.Tensor, L: int) -> None:
+        """(E/L^2, m) model: generate at the batch's labels and keep |realized - requested| per sample."""
+        lab = labels.reshape(-1, 2).to(self.device, torch.float32)
+        s = self.sample(len(lab), L=L, **self._label_kwargs(lab), extrapolate=True).to(self.device, torch.float32)
+        e = -(s * torch.roll(s, 1, -1) + s * torch.roll(s, 1, -2)).sum((-2, -1)) / (L * L)
+        m = s.mean((-2, -1))
+        for k, v in (("e", (e - lab[:, 0]).abs()), ("m", (m - lab[:, 1]).abs())):
+            self._val.setdefault(k, []).append(v.detach().cpu())
+
+    def _em_validation_epoch_end(self) -> None:
+        for k in ("e", "m"):
+            if self._val.get(k):
+                v = torch.cat(self._val[k])
+                self.log(f"val/median_abs_error_{k}", float(v.median()), sync_dist=True)
+                self.log(f"val/mean_abs_error_{k}", float(v.mean()), sync_dist=True)
+
     def on_validation_epoch_end(self):
+        if self.hparams.labels == "em":
+            return self._em_validation_epoch_end()
         keys = sorted({k for _, k in self._val})
         if not keys:
             return
@@ -466,7 +494,10 @@ def summarize(rows: list[dict]) -> list[dict]:
 @torch.no_grad()
 def measure(model: RUGAN, data_args: dict, seed: int | None = None, progress: bool = False,
             quick: bool = False) -> list[dict]:
-    """The card's metrics: summaries of `evaluation_rows` plus one row per (L, T) for <e>, <|m|>, W1."""
+    """The card's metrics: summaries of `evaluation_rows` plus one row per (L, T) for <e>, <|m|>, W1.
+    The (E/L^2, m) model is measured by `measure_em` instead."""
+    if model.hparams.labels == "em":
+        return measure_em(model, data_args, seed=seed, progress=progress, quick=quick)
     rows = evaluation_rows(model, data_args, seed=seed, quick=quick, progress=progress)
     out = summarize(rows)
     card = getattr(model, "card", None) or {}
@@ -490,6 +521,92 @@ def measure(model: RUGAN, data_args: dict, seed: int | None = None, progress: bo
     return out
 
 
+# ------------------------------------------------------------------ evaluation of the (E/L^2, m) model
+# Fig. 6 (L3176): 100 samples per label pair on a grid of spacing 1/64 in E/L^2 and 1/1024 in m, at the training L
+# and at 4x L.  Ours (CPU budget): per training-size factor, (grid spacing of E/L^2, of m, samples per grid point);
+# the grid holds every point some configuration of that L has (datamodules.rugan_em.em_grid).
+EM_EVAL = {1: (1 / 16, 1 / 16, 25), 4: (1 / 8, 1 / 8, 16)}
+EM_ROWS_FILE = "benchmarks/results/rugan_em_eval.json"  # per-grid-point rows of the last measure_em(), for figures
+
+
+@torch.no_grad()
+def em_evaluation_rows(model: RUGAN, data_args: dict, seed: int | None = None, quick: bool = False,
+                       progress: bool = False) -> list[dict]:
+    """Per grid point of the (E/L^2, m) plane at L0 and 4 L0: requested vs realized labels of generated
+    samples (sign of the output): median, mean and std of |dE/L^2| and |dm|, and whether the point is
+    inside the training windows."""
+    from datamodules.rugan_em import DEFAULT_WINDOWS, em_grid, em_labels, in_windows
+
+    L0 = int(data_args.get("L", 16))
+    windows = data_args.get("train_windows") or DEFAULT_WINDOWS
+    base = int(seed if seed is not None else data_args.get("seed", 0))
+    rows = []
+    for f, (de, dm, n) in sorted(EM_EVAL.items()):
+        L = f * L0
+        if quick:
+            de, dm, n = 2 * de, 2 * dm, max(8, n // 2)
+        grid = em_grid(L, de, dm)
+        lab = np.repeat(grid, n, axis=0)
+        s = model.sample(len(lab), L=L, energy=lab[:, 0], magnetization=lab[:, 1], seed=base * 1000 + L,
+                         batch_size=max(64, 2 ** 14 // L ** 2 * 16)).cpu().numpy()
+        err = np.abs(em_labels(s) - lab).reshape(len(grid), n, 2)
+        inside = in_windows(grid, windows)
+        for i, (e, m) in enumerate(grid):
+            d = err[i]
+            rows.append({"L": L, "e": float(e), "m": float(m), "n": n, "in_window": bool(inside[i]),
+                         "median_de": float(np.median(d[:, 0])), "median_dm": float(np.median(d[:, 1])),
+                         "mean_de": float(d[:, 0].mean()), "mean_dm": float(d[:, 1].mean()),
+                         "std_de": float(d[:, 0].std()), "std_dm": float(d[:, 1].std())})
+        if progress:
+            sel = rows[-len(grid):]
+            print(f"L={L}: {len(grid)} grid points x {n} samples; median |dE/L^2| "
+                  f"{np.median([r['median_de'] for r in sel]):.4f}, median |dm| "
+                  f"{np.median([r['median_dm'] for r in sel]):.4f}", flush=True)
+    return rows
+
+
+def summarize_em(rows: list[dict]) -> list[dict]:
+    out = []
+    how = ("median over grid points of the per-point median |requested - realized| of generated samples "
+           "(sign of tanh), as the Fig. 6 heat map (L3176)")
+    for L in sorted({r["L"] for r in rows}):
+        for part, sel in (("", [r for r in rows if r["L"] == L]),
+                          ("_windows", [r for r in rows if r["L"] == L and r["in_window"]]),
+                          ("_outside", [r for r in rows if r["L"] == L and not r["in_window"]])):
+            if not sel:
+                continue
+            where = (f"L={L}, {len(sel)} points of the (E/L^2, m) grid "
+                     f"({'inside' if part == '_windows' else 'outside' if part == '_outside' else 'all,'} "
+                     f"{'the training windows' if part else 'in and out of the training windows'}), n={sel[0]['n']}/point")
+            for k, unit in (("e", "E/L^2 (J per spin)"), ("m", "per spin")):
+                out.append(_m(f"median_abs_error_{k}_L{L}{part}", np.median([r[f"median_d{k}"] for r in sel]),
+                              where, how, unit))
+                if not part:
+                    out.append(_m(f"mean_abs_error_{k}_L{L}", np.mean([r[f"mean_d{k}"] for r in sel]), where,
+                                  "mean over grid points of the per-point mean |requested - realized|", unit))
+    return out
+
+
+@torch.no_grad()
+def measure_em(model: RUGAN, data_args: dict, seed: int | None = None, progress: bool = False,
+               quick: bool = False) -> list[dict]:
+    """The (E/L^2, m) card's metrics (`summarize_em` of `em_evaluation_rows`); the per-point rows go to
+    EM_ROWS_FILE for the heat map (zoo.reports.rugan_em.em_heatmap)."""
+    rows = em_evaluation_rows(model, data_args, seed=seed, quick=quick, progress=progress)
+    card = getattr(model, "card", None) or {}
+    try:
+        import json
+        from pathlib import Path
+
+        Path(EM_ROWS_FILE).parent.mkdir(parents=True, exist_ok=True)
+        Path(EM_ROWS_FILE).write_text(json.dumps({"name": card.get("name"), "sha256": card.get("sha256"), "seed": seed,
+                                                  "quick": quick, "train_windows": data_args.get("train_windows"),
+                                                  "rows": rows}) + "\n")
+    except OSError:
+        pass
+    return summarize_em(rows)
+
+
 _TARGET = "ours (issue 5; the paper gives figures, not numbers)"
 PAPER = {
     "ising-T-L16": [
@@ -505,6 +622,15 @@ PAPER = {
         {"metric": "max_w1e_ratio_offcrit_L16_train", "value": 0.2, "ref": _TARGET},
         {"metric": "max_abs_de_crit_L64", "value": None,
          "text": "expected to fail: correlation length outgrows the receptive field", "ref": "L3069"},
+    ],
+    "ising-em-L16": [
+        {"metric": "median_abs_error_e_L16", "value": None,
+         "text": "figures only (Fig. 6A heat map, at L=64: large errors only where the density of states is small)",
+         "ref": "L3169-3176"},
+        {"metric": "median_abs_error_m_L16", "value": None, "text": "figures only (Fig. 6A)", "ref": "L3169-3176"},
+        {"metric": "median_abs_error_e_L64", "value": None,
+         "text": "figures only (Fig. 6B, 4x the training side: accuracy retained when upscaling)", "ref": "L3178"},
+        {"metric": "median_abs_error_m_L64", "value": None, "text": "figures only (Fig. 6B)", "ref": "L3178"},
     ],
 }
 
