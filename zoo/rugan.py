@@ -577,7 +577,8 @@ def summarize_em(rows: list[dict]) -> list[dict]:
                 continue
             where = (f"L={L}, {len(sel)} points of the (E/L^2, m) grid "
                      f"({'inside' if part == '_windows' else 'outside' if part == '_outside' else 'all,'} "
-                     f"{'the training windows' if part else 'in and out of the training windows'}), n={sel[0]['n']}/point")
+                     f"{'the training windows' if part else 'in and out of the training windows'}), "
+                     f"n={sel[0]['n']}/point")
             for k, unit in (("e", "E/L^2 (J per spin)"), ("m", "per spin")):
                 out.append(_m(f"median_abs_error_{k}_L{L}{part}", np.median([r[f"median_d{k}"] for r in sel]),
                               where, how, unit))

@@ -24,7 +24,9 @@ def em_rows(model=None, data_args: dict | None = None, quick: bool = False, seed
     from zoo.rugan import EM_ROWS_FILE, em_evaluation_rows
 
     if model is not None:
-        data_args = dict(data_args if data_args is not None else (getattr(model, "card", None) or {}).get("dataset", {}).get("init_args", {}))
+        if data_args is None:
+            data_args = (getattr(model, "card", None) or {}).get("dataset", {}).get("init_args", {})
+        data_args = dict(data_args)
         rows = em_evaluation_rows(model, data_args, seed=seed, quick=quick)
         return {"rows": rows, "train_windows": data_args.get("train_windows") or DEFAULT_WINDOWS}
     d = json.loads(Path(path or EM_ROWS_FILE).read_text())
@@ -98,3 +100,46 @@ def em_heatmap(data: dict, path, cut_m: float = 0.0, cut_e: float = -1.0) -> Pat
     fig.suptitle("RUGAN (E/L$^2$, m): requested vs realized labels over the plane (training windows dashed; "
                  "trained at L=%d)" % Ls[0], fontsize=9)
     return save(fig, path)
+
+
+EM_NAME = "rugan/ising-em-L16"
+EM_CONFIG = "configs/rugan/ising-em-L16.yaml"
+
+
+def em_section(out_dir, quick: bool = False) -> list[str]:
+    """Markdown lines (and the heat-map PNG in out_dir) for the (E/L^2, m) model, for zoo/reports/rugan.py:
+    the card's metrics beside a fresh measurement (or the rows saved at publish, when they belong to this
+    checkpoint) and the paper's words; a note with the commands when nothing is published yet."""
+    import zoo
+    from zoo.rugan import EM_ROWS_FILE, summarize_em
+
+    out = Path(out_dir)
+    lines = ["## (E/L^2, m)-conditioned RUGAN (Fig. 6, L3169-3178)", ""]
+    cmds = ["```", f"zoo fit --config {EM_CONFIG}",
+            f"zoo publish runs/rugan/ising-em-L16/checkpoints/physics-best.ckpt --name {EM_NAME} \\",
+            f"    --config {EM_CONFIG} --wall-time SECONDS", f"zoo evaluate {EM_NAME}", "```", ""]
+    if EM_NAME not in zoo.list_pretrained("rugan"):
+        return lines + [f"**`{EM_NAME}` is not published yet.** Train and publish it with:", ""] + cmds
+    model = zoo.load_pretrained(EM_NAME)
+    card = model.card
+    saved = json.loads(Path(EM_ROWS_FILE).read_text()) if Path(EM_ROWS_FILE).exists() else {}
+    if saved.get("sha256") == card["sha256"] and not saved.get("quick") and not quick:
+        data, source = em_rows(path=EM_ROWS_FILE), f"the rows measured at publish (`{EM_ROWS_FILE}`)"
+    else:
+        data = em_rows(model=model, quick=quick, seed=2024)
+        source = "fresh samples (seed 2024)" + (" quick: coarser grid, fewer samples" if quick else "")
+    fresh = {m["name"]: m for m in summarize_em(data["rows"])}
+    card_m = {m["name"]: m for m in card["metrics"]}
+    paper = {p["metric"]: p for p in card.get("paper", [])}
+    png = em_heatmap(data, out / "rugan_em_heatmap.png")
+    lines += [f"`{EM_NAME}`, trained {card['training'].get('global_step')} optimizer steps at L = 16 on targeted-"
+              f"sampling data restricted to the windows {data['train_windows']} ([E/L^2 lo, hi, m lo, hi]).",
+              f"'card' = the card's value; 'here' = from {source}.", "",
+              "| metric | paper | card | here | where |", "|---|---|---|---|---|"]
+    for name, m in fresh.items():
+        p = paper.get(name)
+        pv = "-" if p is None else f"{p.get('text', '-')} ({p['ref']})"
+        cv = card_m.get(name, {}).get("value")
+        cv = "-" if cv is None else f"{cv:.4g}"
+        lines.append(f"| {name} | {pv} | {cv} | {m['value']:.4g} | {m['split']} |")
+    return lines + ["", f"![(E/L^2, m) error heat map]({png.name})", "", "Commands:", ""] + cmds
