@@ -306,7 +306,7 @@ def entanglement_energies(p, floor: float = 1e-12) -> np.ndarray:
 # ----------------------------------------------------------------------------------------- one grid point
 def point_states(L: int, delta: float, lam: float, n_realizations: int, seeds, states_per_realization: int | None,
                  region=None, resolve_parity: bool = True, trim: float = 0.1,
-                 mean_convention: str = "arithmetic") -> dict:
+                 mean_convention: str = "arithmetic", max_chunk_bytes: float = 1.5e9) -> dict:
     """Spectra of kept eigenstates at one (Delta, lambda): realization r uses `seeds[r]` (a SeedSequence) to draw
     its couplings and then which `states_per_realization` of its kept states to keep (None: all, in energy order).
 
@@ -318,20 +318,31 @@ def point_states(L: int, delta: float, lam: float, n_realizations: int, seeds, s
     draws = [sample_couplings(L, delta, lam, g, 1, mean_convention) for g in rngs]
     J = np.concatenate([d["J"] for d in draws])
     h = np.concatenate([d["h"] for d in draws])
-    E, psi, par = eigenstates(L, J, h, draws[0]["lam_h"], draws[0]["lam_J"], resolve_parity, trim)
-    M = E.shape[1]
     k = trim_count(2 ** L, trim)
-    if states_per_realization is None or states_per_realization >= M:
-        idx = np.tile(np.arange(M), (n_realizations, 1))
-    else:
-        idx = np.stack([np.sort(g.choice(M, states_per_realization, replace=False)) for g in rngs])
-    psi = np.take_along_axis(psi, idx[:, :, None], 1)
-    spectra = rdm_spectrum(psi, L, region)
+    # Diagonalize a few realizations at a time: the eigenvector stack is 4^L doubles per realization (134 MB at
+    # L = 12) and is copied a few times, so all 60-100 realizations of a training point at once do not fit in RAM.
+    # Each matrix is diagonalized on its own either way, so the result does not depend on the chunk size.
+    chunk = max(1, int(max_chunk_bytes // (4 * 8 * 4 ** L)))
+    parts = []
+    for lo in range(0, n_realizations, chunk):
+        sl = slice(lo, min(lo + chunk, n_realizations))
+        _, psi, par = eigenstates(L, J[sl], h[sl], draws[0]["lam_h"], draws[0]["lam_J"], resolve_parity, trim)
+        M = psi.shape[1]
+        if states_per_realization is None or states_per_realization >= M:
+            idx = np.tile(np.arange(M), (psi.shape[0], 1))
+        else:
+            idx = np.stack([np.sort(g.choice(M, states_per_realization, replace=False)) for g in rngs[sl]])
+        spectra = rdm_spectrum(np.take_along_axis(psi, idx[:, :, None], 1), L, region)
+        del psi
+        parts.append((spectra, np.take_along_axis(par, idx, 1), idx))
+    spectra = np.concatenate([p[0] for p in parts])
+    par = np.concatenate([p[1] for p in parts])
+    idx = np.concatenate([p[2] for p in parts])
     n_keep = idx.shape[1]
     return {"spectra": spectra.reshape(-1, spectra.shape[-1]).astype(np.float32),
             "entropy": entanglement_entropy(spectra).reshape(-1).astype(np.float32),
             "realization": np.repeat(np.arange(n_realizations, dtype=np.int32), n_keep),
-            "parity": np.take_along_axis(par, idx, 1).reshape(-1).astype(np.int8),
+            "parity": par.reshape(-1).astype(np.int8),
             "energy_index": ((idx + k) / (2 ** L - 1)).reshape(-1).astype(np.float32)}
 
 

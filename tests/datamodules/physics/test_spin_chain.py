@@ -228,3 +228,14 @@ def test_bad_inputs_raise():
         sc.eigenstates(6, J, h, 0.1, 0.1, trim=0.6)
     with pytest.raises(ValueError, match="probability"):
         sc.js_distance_matrix(np.array([[0.5, np.nan]]))
+
+
+def test_point_states_do_not_depend_on_the_realization_chunk():
+    """Realizations are diagonalized in memory-bounded chunks; the bytes must not depend on the chunk size."""
+    seeds = [np.random.SeedSequence([7, r]) for r in range(5)]
+    kw = dict(region=sc.middle_region(6, 4), resolve_parity=True, trim=0.1)
+    for per in (None, 7):
+        whole = sc.point_states(6, 0.3, 0.7, 5, seeds, per, **kw)
+        one_by_one = sc.point_states(6, 0.3, 0.7, 5, seeds, per, max_chunk_bytes=1, **kw)
+        for key in whole:
+            np.testing.assert_array_equal(whole[key], one_by_one[key])
