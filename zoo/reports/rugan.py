@@ -170,13 +170,16 @@ def write_report(out_dir, quick: bool = False) -> Path:
         figs = [_gallery(model, [1.25, 1.75, 2.25, 2.45, 3.0, 3.25], heldout, out), _histograms(rows, out),
                 _observables(rows, out), _correlations(rows, out), _selection(out)]
         lines += ["", "## Figures", ""] + [f"![{p.stem}]({p.name})" for p in figs if p is not None]
+    from zoo.reports.rugan_em import em_section
+
+    lines += [""] + em_section(out, quick=quick)
     lines += ["", "## Paper's qualitative claims", "",
               "- Interpolation to unseen labels and upscaling to larger systems work (L3063, Fig. 2C-F L3078, Fig. 3 L3089).",
               "- Upscaling fails where a new length scale appears, e.g. the diverging correlation length at T_c: the",
               "  receptive field is finite (L3069). Our critical-window rows above show what happens.",
               "- Model selection by physical observables at training labels only; the Wasserstein estimate plateaus "
               "(L3158-3165): `callbacks/physics_selection.py`, score history in the selection figure.",
-              "- The (E/L^2, m)-conditioned model of Fig. 6 (L3169-3178) is **not built yet** (`rugan/ising-em-L16`).", "",
+              "- The (E/L^2, m)-conditioned model of Fig. 6 (L3169-3178): see its section above (`rugan/ising-em-L16`).", "",
               "## Commands", "", "```",
               "zoo fit --config configs/rugan/ising-T-L16.yaml",
               "zoo publish runs/rugan/ising-T-L16/checkpoints/physics-best.ckpt --name rugan/ising-T-L16 \\",
