@@ -1,6 +1,8 @@
 """Published particle GANs: load by name (checksum verified), expose `particles`, and re-measure the card's metrics."""
 import math
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -45,3 +47,19 @@ def test_r02_ntk_does_not_converge_and_hops():
     # the concentrated cloud changes its nearest mode many times (Figs. 2.12-2.13: mode hopping)
     assert _metric(metrics, "mode_hops") >= 10
     # the issue's "MC stays above 1 over the run" is NOT met (the rigid std-0.5 blob straddles modes): see the report
+
+
+def test_sweep_table_loads_and_its_boundary_fit_reproduces_the_card():
+    """The published ReLU phase-diagram table: shapes agree with its settings, and refitting the boundary from the
+    stored MC table gives the card's slope (the card is derived from the table, not typed in)."""
+    from zoo.hub import PublishedTable
+    from zoo.ntk_gan_sweep import fit_boundary
+
+    t = zoo.load_pretrained("ntk_gan/sweep-relu")
+    assert isinstance(t, PublishedTable) and t.card["kind"] == "table"
+    mc, ratios, nd = t["mc"].numpy(), t["ratios"].numpy(), t["n_discs"].numpy()
+    assert mc.shape == (len(nd), len(ratios)) and np.all((mc >= -1e-6) | np.isnan(mc)) and np.nanmax(mc) <= np.log(8) + 1e-6
+    fit = fit_boundary(ratios, nd, mc, log_r=True)
+    card = {m["name"]: m["value"] for m in t.card["metrics"]}
+    assert fit["n_points"] == card["slices_with_a_transition"]
+    assert fit["slope"] == pytest.approx(card["boundary_slope"], rel=1e-6)
