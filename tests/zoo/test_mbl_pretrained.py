@@ -21,7 +21,25 @@ def _fresh_training_points(n_realizations=3, seed=777):
 
 def test_mbl_checkpoints_are_published():
     names = zoo.list_pretrained("mbl")
-    assert "mbl/classifier-L8" in names and "mbl/clusterer-L8" in names
+    assert {"mbl/classifier-L8", "mbl/clusterer-L8", "mbl/classifier-L12", "mbl/clusterer-L12"} <= set(names)
+
+
+def test_L12_models_on_fresh_L12_eigenstates():
+    """One fresh L = 12 realization per training point (all ~3278 kept states each, ~4 s of ED per realization)."""
+    dm = MBLDataModule(L=12, grid_realizations=0, train_realizations=1, seed=4242, progress=False, gen_workers=1,
+                       val_fraction=0.0, test_fraction=0.0)
+    dm.setup()
+    t = dm.train_point_data()
+    clf = zoo.load_pretrained("mbl/classifier-L12")
+    assert clf.hparams.L == 12
+    p = clf.predict_phase(t["spectra"]).numpy()
+    for j in range(3):  # the right phase wins on average at each training point
+        assert p[t["label"] == j].mean(0).argmax() == j
+    clu = zoo.load_pretrained("mbl/clusterer-L12")
+    assert type(clu).__name__ == "MBLClusterer" and clu.hparams.L == 12
+    assert int(clu.n_resamples) == int(clu.n_clusters_hist.sum()) >= 50
+    lab = clu.assign(t["spectra"], "spectral").numpy()
+    assert (lab == t["label"]).mean() > 0.5, (lab == t["label"]).mean()  # chance 1/3
 
 
 def test_classifier_L8_loads_and_classifies_fresh_eigenstates():
