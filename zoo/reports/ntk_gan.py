@@ -166,7 +166,7 @@ def _particles(out: Path) -> list[str]:
     targets = {"8gauss-trivial": {"mc": "<= 0.05", "count_min": ">= 235", "count_max": "<= 265",
                                   "mean_nearest_distance": "<= 0.03"},
                "8gauss-r0.2": {"min_mc_over_run": "> 1"}}
-    names = [n for n in zoo.list_pretrained("ntk_gan")]
+    names = [n for n in zoo.list_pretrained("ntk_gan") if zoo.get_card(n).get("kind") != "table"]  # sweeps: part 4
     if not names:
         return lines + ["No published particle GAN in checkpoints/ntk_gan/.", ""]
     for name in names:
@@ -229,6 +229,8 @@ def _calibration() -> list[str]:
 
 
 def _sweeps(out: Path) -> list[str]:
+    import zoo
+
     lines = ["## 4. The mode-collapse phase transition (sections 2.4-2.5, app. 2.7.2)", ""]
     files = sorted(RESULTS.glob("ntk_gan_sweep_*.json"))
     files = [f for f in files if not f.name.endswith("perf.json")]
@@ -266,6 +268,10 @@ def _sweeps(out: Path) -> list[str]:
                     f"{st['lr_d']}, {st['lr_g']} | {_f(bd.get('slope'))} | {_f(bd.get('r2'))} | {_f(r6)} | "
                     f"{PAPER_SLOPES[crit][0]} ({PAPER_SLOPES[crit][1]}) | {res['wall_s_total']:.0f} s |")
         lines += [f"![]({p.name})", ""]
+        card = f"ntk_gan/sweep-{crit}"
+        if card in zoo.list_pretrained("ntk_gan"):
+            lines += [f"Published as the table card `{card}`: `zoo.load_pretrained('{card}')` returns mc (n_disc, r), "
+                      f"ratios, n_discs, r_star.", ""]
     lines = lines[:2] + rows + ["", "Paper: 25 values of r x n_disc = 1..20, width 2048, 3000 (ReLU) / 2000 (tanh) "
                                 "steps; ReLU r* = 0.06 at n_disc = 6 (L1583-1588). Ours: the reduced grids in the table "
                                 "(2 CPU cores), same N = 200, width 2048, initialization and L2 as section 2.4. The "
