@@ -71,11 +71,17 @@ FORMATS = {"perf_metropolis": _metropolis, "perf_training": _training, "perf_dat
            "schrodinger_baselines": _schrodinger_baselines}
 
 
+# measured results that live beside the speed numbers but are not speed (tables, calibration, evaluation rows)
+NOT_SPEED = {"ntk_gan_calibration", "rugan_em_eval", "rugan_eval"}
+
+
 def main():
     lines = ["# Benchmarks", "", "Speed is measured as ratios against a baseline run side by side in the same process "
              "(these machines are noisy and shared); medians of repeated runs. Reproduce with `make bench`; raw "
              "numbers and machine details in `benchmarks/results/*.json`.", ""]
     for p in sorted((HERE / "results").glob("*.json")):
+        if p.stem in NOT_SPEED or p.stem.startswith("ntk_gan_sweep_") and p.stem != "ntk_gan_sweep_perf":
+            continue
         r = json.loads(p.read_text())
         lines += [f"## {p.stem}", "", r.get("benchmark", ""), ""]
         lines += FORMATS.get(p.stem, lambda r: ["```json", json.dumps(r, indent=1)[:2000], "```"])(r) + [""]
