@@ -287,8 +287,9 @@ def _sweeps(out: Path) -> list[str]:
                   for r in pr["rows"]] + ["", "On one CPU thread the batched ensemble is NOT faster (ratio < 1): the "
                   "work is compute-bound and the (R, 400, width) activations fall out of cache, while one run's Python "
                   "overhead is already small next to its matmuls. Batching pays on a GPU (one kernel per op for all "
-                  "runs); on CPU, parallelize runs over processes instead. Measured on a machine shared with ~12 "
-                  "other busy processes, so the absolute times are noisy.", ""]
+                  "runs); on CPU, parallelize runs over processes instead (at width 2048 one run costs about "
+                  f"{1e3 * pr['rows'][-1]['one_by_one_s'] / (pr['rows'][-1]['runs'] * pr['rows'][-1]['outer_steps'] * pr['rows'][-1]['n_disc']):.1f} ms per critic step one by one, so the thesis's 25 x 20 grid at "
+                  "3000 steps is several core-hours on CPU, not the issue's 30 minutes).", ""]
     return lines
 
 
