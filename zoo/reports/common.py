@@ -1,5 +1,10 @@
-"""Pieces every report uses: number formatting and the paper-vs-ours table built from cards."""
+"""Pieces every report uses: the repository paths, number formatting and the paper-vs-ours table built from cards."""
 from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = REPO / "benchmarks" / "results"  # written by the benchmarks/ scripts, read by the reports
 
 
 def fmt(v) -> str:

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from callbacks.figures import parity_figure
 from callbacks.plotting import plt, save
 from datamodules.physics import ising
 
+from .common import REPO, RESULTS
+
 ISING = ["ednn/ising-f1c1", "ednn/ising-f1c2", "ednn/ising-f1c3"]
 COUNT = ["ednn/count-digits-1", "ednn/count-digits-2", "ednn/count-digits-10"]
-REPO = Path(__file__).resolve().parent.parent.parent
 TRANSFER_T = (1.5, 2.27, 3.0)
 TRANSFER_L = (16, 64, 128, 512)
 
@@ -234,7 +234,7 @@ def _mc_figure(r: dict, out: Path) -> Path:
 
 def _bench_lines() -> list[str]:
     lines = []
-    p = REPO / "benchmarks/results/ednn_mc.json"
+    p = RESULTS / "ednn_mc.json"
     if p.exists():
         r = json.loads(p.read_text())
         lines += ["| lattice | setting | local (us/proposal) | full (us/proposal) | ratio |", "|---|---|---|---|---|"]
@@ -243,7 +243,7 @@ def _bench_lines() -> list[str]:
                          f"{v['local_us_per_proposal']:.1f} | {v['full_us_per_proposal']:.1f} | "
                          f"{v['ratio_full_over_local']:.1f}x |")
         lines += ["", f"Model: {r['model']}; {r['repeats']} repeats, medians (benchmarks/perf_ednn_mc.py).", ""]
-    p = REPO / "benchmarks/results/ednn_inference.json"
+    p = RESULTS / "ednn_inference.json"
     if p.exists():
         r = json.loads(p.read_text())
         lines += ["| L | seconds (median) | spins/s |", "|---|---|---|"]

@@ -17,7 +17,7 @@ from callbacks.mbl_maps import confusion_maps_figure, phase_maps_figure
 from callbacks.plotting import plt, save
 from datamodules.physics import spin_chain as sc
 
-from .common import paper_vs_ours_table
+from .common import RESULTS, paper_vs_ours_table
 
 NAMES = ["mbl/classifier-L8", "mbl/clusterer-L8", "mbl/classifier-L12", "mbl/clusterer-L12"]
 
@@ -150,7 +150,7 @@ def _size_section(out: Path, L: int, clf, clu, cards: dict) -> tuple[list, dict,
 
 def speed_lines() -> list[str]:
     """benchmarks/results/mbl.json (written by benchmarks/perf_mbl.py) as report lines."""
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "mbl.json"
+    path = RESULTS / "mbl.json"
     if not path.exists():
         return []
     r = json.loads(path.read_text())

@@ -19,8 +19,8 @@ from callbacks.plotting import plt, save
 from datamodules.physics import dirac_gan as dg
 from datamodules.physics import ntk
 
-REPO = Path(__file__).resolve().parent.parent.parent
-RESULTS = REPO / "benchmarks" / "results"
+from .common import RESULTS
+
 PAPER_SLOPES = {"relu": ("0.92 (log-log)", "Fig. 2.14, L1342"), "tanh": ("not given (log-linear)", "Fig. 2.16, L1356"),
                 "fourier-pow": ("4.90 (log-log)", "Fig. 2.21, L1572"), "fourier-exp": ("1.86 (log-linear)", "Fig. 2.22, L1577")}
 

@@ -10,13 +10,12 @@ import torch
 from callbacks.plotting import plt, save
 from datamodules.physics import schrodinger as S
 
-from .common import fmt, paper_vs_ours_table
+from .common import REPO, RESULTS, fmt, paper_vs_ours_table
 
 VARIANTS = ["sho", "iw", "dig", "random", "dig-excited", "random-kinetic", "mixed", "random-rot90"]
 NAMES = [f"schrodinger_cnn/{v}" for v in VARIANTS]
 FAMILY_TITLES = {"sho": "SHO (Table I)", "iw": "infinite well", "dig": "double inverted Gaussian (Table II)",
                  "random": "random blobs (Table III)"}
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _metric(card: dict, name: str):
@@ -130,7 +129,7 @@ def _checks(cards: dict) -> list[str]:
 
 
 def _baselines() -> list[str]:
-    p = REPO / "benchmarks" / "results" / "schrodinger_baselines.json"
+    p = RESULTS / "schrodinger_baselines.json"
     if not p.exists():
         return ["Not run yet: `python benchmarks/reproduce_schrodinger_baselines.py` (about 1 h on 2 cores).", ""]
     r = json.loads(p.read_text())
@@ -162,7 +161,7 @@ def _baselines() -> list[str]:
 
 
 def _speed() -> list[str]:
-    p = REPO / "benchmarks" / "results" / "schrodinger.json"
+    p = RESULTS / "schrodinger.json"
     if not p.exists():
         return []
     r = json.loads(p.read_text())
