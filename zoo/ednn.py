@@ -253,14 +253,14 @@ class EDNNTask(ZooTask):
         return x.to(self.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, [C,] H, W) -> (B,) for one output (energy), else (B, l)."""
+        """(B, H, W) -> (B,) energies for the Ising net; (B, C, H, W) -> (B, l) counts (l = 1 included)."""
         out = self.ednn(self._prep(x))
-        return out.squeeze(-1) if self.hparams.n_outputs == 1 else out
+        return out.squeeze(-1) if self.is_ising else out
 
     def tile_contributions(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, H/f, W/f) for one output, else (B, H/f, W/f, l)."""
+        """(B, H/f, W/f) for the Ising net, else (B, H/f, W/f, l)."""
         out = self.ednn.tile_contributions(self._prep(x))
-        return out.squeeze(-1) if self.hparams.n_outputs == 1 else out
+        return out.squeeze(-1) if self.is_ising else out
 
     # -- training -------------------------------------------------------------------------------
     def training_step(self, batch, batch_idx):

@@ -79,11 +79,14 @@ def test_counting_pipeline_on_a_tiny_canvas(tmp_path):
     losses = []
     for _ in range(5):
         opt.zero_grad()
-        loss = m.training_step((x, y[:, 0]), 0)
+        loss = m.training_step((x, y), 0)  # y as served: (B, 1) counts for one class
         loss.backward()
         opt.step()
         losses.append(float(loss))
     assert losses[-1] < losses[0]
+    # the loss is on matching (B, l) shapes (a (B,) vs (B, 1) pair would broadcast to (B, B) silently)
+    assert m(x).shape == y.shape
+    m._eval_step((x, y), m.val_metrics, "val")
     xt = dm.splits["test"].tensors[0]
     assert m.count(xt).shape == (2, 1)
     dmap = m.density_map(xt)
