@@ -4,8 +4,10 @@ Issue 5 "Speed": L = 64 and 256, at T_c and away from it (T = 3.0).  Each GAN sa
 (fresh latent), so its rate is samples/s.  For Metropolis (checkerboard numba kernel of
 datamodules/physics/ising.py) the rate is sweeps/s / (2 tau_int), with tau_int the integrated
 autocorrelation time of |m| (in sweeps, Sokal's automatic window, c = 6) measured in the same run.
-Where the run is too short for tau_int (T_c: tau ~ L^2.17), tau is extrapolated from the largest
-size measured with z = 2.17 and flagged 'extrapolated'.  Also: generator training throughput
+At T_c the Metropolis run is lengthened (doubling, within a time budget per size) until it spans
+50 tau_int; tau is measured at L = 16, 32, 64 (and 128), the dynamic exponent z is fitted to those
+sizes, and tau at a size the budget cannot reach (L = 256) is extrapolated with the fitted z and
+flagged 'extrapolated' (literature: z = 2.17).  Also: generator training throughput
 (generator steps/s with n_critic critic steps each) at L = 16.  Medians over repeats; one thread.
 
     python benchmarks/perf_rugan.py [--quick]   -> benchmarks/results/rugan_perf.json
@@ -17,12 +19,14 @@ import json
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 import torch
 
 from datamodules.physics import ising
 
 torch.set_num_threads(1)
+numba.set_num_threads(1)  # one thread for Metropolis too, like the GAN
 Z_DYN = 2.17  # dynamic exponent of single-spin Metropolis in 2-D Ising (literature value)
 
 
@@ -43,19 +47,40 @@ def tau_int(x: np.ndarray, c: float = 6.0) -> tuple[float, bool]:
     return float(tau), False
 
 
-def metropolis_rate(L: int, T: float, n_sweeps: int, n_chains: int = 8) -> dict:
+def metropolis_rate(L: int, T: float, n_sweeps: int, n_chains: int = 16) -> dict:
+    """One kernel call for the timed run, recording M after every sweep (no per-sweep Python overhead)."""
     spins = np.ones((n_chains, L, L), dtype=np.int8)
     spins = ising.metropolis_sweeps(spins, 1 / T, 10, seed=0)  # compile + short warm-up
     spins = ising.metropolis_sweeps(spins, 1 / T, max(200, n_sweeps // 5), seed=1)  # equilibrate
-    ms = np.empty((n_chains, n_sweeps))
+    betas = np.full(n_chains, 1 / T)
+    rng = ising._chain_states(n_chains, ising.seed_sequence("bench", L, n_sweeps))
+    E = np.zeros((n_chains, n_sweeps), dtype=np.int64)
+    M = np.zeros((n_chains, n_sweeps), dtype=np.int64)
     t0 = time.perf_counter()
-    for k in range(n_sweeps):
-        spins = ising.metropolis_sweeps(spins, 1 / T, 1, seed=ising.seed_sequence("bench", k))
-        ms[:, k] = np.abs(spins.mean(axis=(1, 2)))
+    ising._metropolis_kernel(spins, betas, n_sweeps, rng, True, E, M, 1)
     dt = time.perf_counter() - t0
     sweeps_per_s = n_sweeps * n_chains / dt
-    tau, ok = tau_int(ms)
+    tau, ok = tau_int(np.abs(M).astype(np.float64))
     return {"sweeps_per_s": sweeps_per_s, "tau_int_sweeps": tau, "tau_reliable": ok}
+
+
+def metropolis_tau_adaptive(L: int, T: float, budget_s: float, n_sweeps: int = 500) -> dict:
+    """Double the run until it spans 50 tau_int or the next doubling would exceed budget_s."""
+    while True:
+        t0 = time.perf_counter()
+        mc = metropolis_rate(L, T, n_sweeps)
+        dt = time.perf_counter() - t0
+        mc["n_sweeps"] = n_sweeps
+        if mc["tau_reliable"] or 2.2 * dt > budget_s:
+            return mc
+        n_sweeps *= 2
+
+
+def fit_z(taus: dict) -> tuple[float, float]:
+    """Least-squares log tau = log a + z log L over the given {L: tau}; returns (z, a)."""
+    Ls = np.array(sorted(taus), dtype=float)
+    z, loga = np.polyfit(np.log(Ls), np.log([taus[L] for L in sorted(taus)]), 1)
+    return float(z), float(np.exp(loga))
 
 
 def gan_rate(model, L: int, T: float, batch: int, repeats: int = 3) -> float:
@@ -93,19 +118,34 @@ def main(quick: bool = False) -> dict:
     if model is None:
         model = RUGAN(train_temperatures=[1.0, 3.5], latent_channels=16, g_width=32, c_width=16).eval()
     out = {"model": src, "threads": torch.get_num_threads(), "rows": []}
-    taus = {}
-    for T in (3.0, round(ising.T_C, 4)):
+    # tau_int at T_c vs L: measured where the budget allows 50 tau, the fitted z carries it to larger L
+    tc = round(ising.T_C, 4)
+    crit = {}
+    for L in ((16, 32) if quick else (16, 32, 64, 128)):
+        mc = metropolis_tau_adaptive(L, tc, budget_s=5 if quick else 150)
+        crit[L] = mc
+        print(f"T_c L={L}: tau_int={mc['tau_int_sweeps']:.1f} sweeps over {mc['n_sweeps']} "
+              f"(reliable={mc['tau_reliable']})", flush=True)
+    reliable = {L: m["tau_int_sweeps"] for L, m in crit.items() if m["tau_reliable"]}
+    z, a = fit_z(reliable) if len(reliable) >= 2 else (Z_DYN, None)
+    out["tc_tau_vs_L"] = [{"L": L, "tau_int_sweeps": m["tau_int_sweeps"], "n_sweeps": m["n_sweeps"],
+                           "reliable": m["tau_reliable"]} for L, m in crit.items()]
+    out["tc_dynamic_exponent_fit"] = {"z": z, "sizes": sorted(reliable), "literature_z": Z_DYN,
+                                      "how": "least squares of log tau_int(|m|) vs log L over sizes with runs >= 50 tau"
+                                      if a is not None else "too few reliable sizes: literature z used"}
+    for T in (3.0, tc):
         for L in (64, 256):
-            n_sweeps = (400 if quick else 2000) if L == 64 else (100 if quick else 400)
-            mc = metropolis_rate(L, T, n_sweeps)
-            tau, how = mc["tau_int_sweeps"], "measured"
-            if not mc["tau_reliable"]:
-                base = taus.get((T, 64))
-                if base is not None and L != 64:
-                    tau, how = base * (L / 64) ** Z_DYN, f"extrapolated from L=64 with z={Z_DYN}"
-                else:
-                    how = "lower bound (run shorter than 50 tau)"
-            taus[(T, L)] = tau
+            if T == tc and L in crit and crit[L]["tau_reliable"]:
+                mc, tau, how = crit[L], crit[L]["tau_int_sweeps"], f"measured over {crit[L]['n_sweeps']} sweeps"
+            else:
+                n_sweeps = (400 if quick else 2000) if L == 64 else (100 if quick else 400)
+                mc = metropolis_rate(L, T, n_sweeps)
+                tau, how = mc["tau_int_sweeps"], "measured"
+                if not mc["tau_reliable"]:
+                    if T == tc and a is not None:
+                        tau, how = a * L ** z, f"extrapolated with the fitted z={z:.2f} (sizes {sorted(reliable)})"
+                    else:
+                        how = "lower bound (run shorter than 50 tau)"
             mc_rate = mc["sweeps_per_s"] / (2 * tau)
             g = gan_rate(model, L, T, batch=64 if L == 64 else 8)
             out["rows"].append({"L": L, "T": T, "metropolis_sweeps_per_s": mc["sweeps_per_s"], "tau_int_sweeps": tau,

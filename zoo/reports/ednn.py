@@ -17,9 +17,9 @@ from callbacks.plotting import plt, save
 from datamodules.physics import ising
 
 from .common import REPO, RESULTS
+from .ednn_counting import counting_section
 
 ISING = ["ednn/ising-f1c1", "ednn/ising-f1c2", "ednn/ising-f1c3"]
-COUNT = ["ednn/count-digits-1", "ednn/count-digits-2", "ednn/count-digits-10"]
 TRANSFER_T = (1.5, 2.27, 3.0)
 TRANSFER_L = (16, 64, 128, 512)
 
@@ -362,7 +362,7 @@ def write_report(out_dir, quick: bool = False) -> Path:
             md += ["", f"Largest deviation {100 * worst:.2f} % (target: within 1 %): "
                        f"**{'met' if worst <= 0.01 else 'NOT met'}**.", f"![mc]({fig.name})", ""]
     md += ["## Speed (`benchmarks/perf_ednn_*.py`)", ""] + _bench_lines()
-    md += _counting_section(out, quick)
+    md += counting_section(out, quick)
     md += ["## Commands", "", "```",
            "zoo fit --config configs/ednn/ising-f1c1.yaml      # also ising-f1c2, ising-f1c3",
            "zoo publish runs/ednn/ising-f1c1/checkpoints/last.ckpt --name ednn/ising-f1c1 "
@@ -372,16 +372,3 @@ def write_report(out_dir, quick: bool = False) -> Path:
     path = out / "ednn.md"
     path.write_text("\n".join(md) + "\n")
     return path
-
-
-def _counting_section(out: Path, quick: bool) -> list[str]:
-    models = _load(COUNT)
-    lines = ["## Weakly supervised counting (paper section 3.5)", ""]
-    if not models:
-        return lines + ["Not published in this checkout (see the closing notes of the issue).", ""]
-    try:
-        from datamodules.digits import counting_report
-
-        return lines + counting_report(models, out, quick=quick)
-    except ImportError:
-        return lines + ["(counting report unavailable)", ""]

@@ -13,6 +13,8 @@ import numpy as np
 
 from callbacks.plotting import plt, save
 
+from .common import RESULTS
+
 NAME = "rugan/ising-T-L16"
 RUN_DIR = Path("runs/rugan/ising-T-L16")
 
@@ -117,6 +119,30 @@ def _selection(out: Path) -> Path | None:
     return save(fig, out / "rugan_selection.png")
 
 
+def _speed_lines() -> list[str]:
+    path = RESULTS / "rugan_perf.json"
+    if not path.exists():
+        return ["Not measured in this checkout: run `python benchmarks/perf_rugan.py`.", ""]
+    r = json.loads(path.read_text())
+    lines = [f"`benchmarks/perf_rugan.py` ({r['model']}, {r['threads']} thread; medians). Metropolis decorrelated "
+             "configurations/s = sweeps/s / (2 tau_int(|m|)); each GAN sample is independent.", "",
+             "| L | T | Metropolis sweeps/s | tau_int (sweeps) | how | Metropolis decorrelated/s | RUGAN samples/s | "
+             "RUGAN / Metropolis |", "|---|---|---|---|---|---|---|---|"]
+    for x in r["rows"]:
+        lines.append(f"| {x['L']} | {x['T']} | {x['metropolis_sweeps_per_s']:.4g} | {x['tau_int_sweeps']:.4g} | "
+                     f"{x['tau_how']} | {x['metropolis_decorrelated_per_s']:.4g} | {x['rugan_samples_per_s']:.4g} | "
+                     f"**{x['ratio_rugan_over_metropolis']:.3g}x** |")
+    if "tc_tau_vs_L" in r:
+        z = r["tc_dynamic_exponent_fit"]
+        taus = ", ".join(f"L = {t['L']}: {t['tau_int_sweeps']:.3g}" + ("" if t["reliable"] else " (unreliable)")
+                         for t in r["tc_tau_vs_L"])
+        lines += ["", f"tau_int at T_c (sweeps): {taus}; fitted z = {z['z']:.2f} over L = {z['sizes']} "
+                      f"(literature {z['literature_z']}; {z['how']})."]
+    lines += ["", f"Training throughput at L = 16, batch 32: {r['training_generator_steps_per_s_L16_batch32']:.3g} "
+                  f"generator steps/s (n_critic {r['training_n_critic']}).", ""]
+    return lines
+
+
 def write_report(out_dir, quick: bool = False) -> Path:
     import zoo
     from zoo.rugan import CRIT_WINDOW, evaluation_rows, summarize
@@ -173,7 +199,8 @@ def write_report(out_dir, quick: bool = False) -> Path:
     from zoo.reports.rugan_em import em_section
 
     lines += [""] + em_section(out, quick=quick)
-    lines += ["", "## Paper's qualitative claims", "",
+    lines += ["", "## Speed", ""] + _speed_lines()
+    lines += ["## Paper's qualitative claims", "",
               "- Interpolation to unseen labels and upscaling to larger systems work (L3063, Fig. 2C-F L3078, Fig. 3 L3089).",
               "- Upscaling fails where a new length scale appears, e.g. the diverging correlation length at T_c: the",
               "  receptive field is finite (L3069). Our critical-window rows above show what happens.",
