@@ -133,6 +133,9 @@ class RUGAN(ZooTask):
         dropout: critic dropout in the two down-sampling blocks (paper 0.25, L3152).
         lambda_gp, lambda_ct: paper 10 and 2 (L3152).  n_critic: paper 10 (L3152).
         lr, betas: paper 1e-4 and (0, 0.9) (L3152).
+        lr_final, decay_start, decay_steps: optional geometric decay of both learning rates from `lr` to
+            `lr_final` over generator steps [decay_start, decay_start + decay_steps], then constant (ours; off by
+            default). A WGAN trained at a high rate oscillates around the target; a late decay settles it.
         augment: random torus symmetries of the real batch (global spin flip, translations, 90-degree
             rotations, transposition) - each preserves the Boltzmann weight (ours; the FH data were
             augmented by rotations, L3218).
@@ -141,7 +144,8 @@ class RUGAN(ZooTask):
     def __init__(self, labels: str = "temperature", train_temperatures: list[float] | None = None,
                  label_range: list[float] | None = None, latent_channels: int = 16, g_width: int = 32,
                  c_width: int = 32, dropout: float = 0.25, lambda_gp: float = 10.0, lambda_ct: float = 2.0,
-                 n_critic: int = 10, lr: float = 1e-4, betas: list[float] = (0.0, 0.9), augment: bool = True):
+                 n_critic: int = 10, lr: float = 1e-4, betas: list[float] = (0.0, 0.9), augment: bool = True,
+                 lr_final: float | None = None, decay_start: int = 0, decay_steps: int = 0):
         if labels not in LABEL_KINDS:
             raise ValueError(f"labels must be one of {LABEL_KINDS}; got {labels!r}")
         if labels == "temperature":
@@ -159,11 +163,14 @@ class RUGAN(ZooTask):
             raise ValueError("latent_channels, g_width, c_width must be >= 1 and dropout in [0, 1)")
         if len(betas) != 2:
             raise ValueError(f"betas must be [beta1, beta2]; got {betas}")
+        if lr_final is not None and (lr_final <= 0 or decay_start < 0 or decay_steps < 0):
+            raise ValueError("lr_final must be > 0 and decay_start, decay_steps >= 0")
         self._init = dict(labels=labels, train_temperatures=None if train_temperatures is None else
                           [float(t) for t in train_temperatures], label_range=label_range,
                           latent_channels=latent_channels, g_width=g_width, c_width=c_width, dropout=dropout,
                           lambda_gp=lambda_gp, lambda_ct=lambda_ct, n_critic=n_critic, betas=[float(b) for b in betas],
-                          augment=augment)
+                          augment=augment, lr_final=lr_final, decay_start=int(decay_start),
+                          decay_steps=int(decay_steps))
         super().__init__(optimizer="adam", lr=lr)
         self.automatic_optimization = False
 
@@ -186,6 +193,15 @@ class RUGAN(ZooTask):
         opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
         opt_c = torch.optim.Adam(self.critic.parameters(), lr=hp.lr, betas=tuple(hp.betas))
         return [opt_g, opt_c]
+
+    def current_lr(self, generator_steps: int | None = None) -> float:
+        """The learning rate at a generator step (both optimizers): `lr`, or the geometric decay to `lr_final`."""
+        hp = self.hparams
+        g = int(self.generator_steps) if generator_steps is None else generator_steps
+        if hp.get("lr_final") is None or g <= hp.decay_start:
+            return float(hp.lr)
+        frac = 1.0 if hp.decay_steps == 0 else min(1.0, (g - hp.decay_start) / hp.decay_steps)
+        return float(hp.lr * (hp.lr_final / hp.lr) ** frac)
 
     # -- labels -------------------------------------------------------------------------------------
     def normalize_labels(self, labels: torch.Tensor) -> torch.Tensor:
@@ -294,6 +310,11 @@ class RUGAN(ZooTask):
                 x = self._augment(x)
         y = self.normalize_labels(labels)
         opt_g, opt_c = self.optimizers()
+        if self.hparams.get("lr_final") is not None:
+            lr = self.current_lr()  # set every step: a resumed optimizer state carries the old rate
+            for opt in (opt_g, opt_c):
+                for group in opt.optimizer.param_groups if hasattr(opt, "optimizer") else opt.param_groups:
+                    group["lr"] = lr
         z = self.latent(len(x), x.shape[-1])
         with torch.no_grad():
             fake = self.generator(z, y)

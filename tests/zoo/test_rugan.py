@@ -104,6 +104,23 @@ def test_manual_optimization_updates_critic_every_step_and_generator_every_n_cri
     assert all(torch.isfinite(p).all() for p in m.parameters())
 
 
+def test_learning_rate_decay_schedule_and_its_application_to_both_optimizers():
+    m = _model(lr=4e-4, lr_final=1e-4, decay_start=10, decay_steps=20)
+    assert m.current_lr(0) == m.current_lr(10) == pytest.approx(4e-4)
+    assert m.current_lr(20) == pytest.approx(2e-4)  # geometric midpoint
+    assert m.current_lr(30) == m.current_lr(1000) == pytest.approx(1e-4)
+    assert _model(lr=4e-4).current_lr(10 ** 6) == pytest.approx(4e-4)  # off by default
+    m.generator_steps.fill_(20)
+    x = torch.as_tensor(np.random.default_rng(0).choice([-1.0, 1.0], size=(8, 8, 8)), dtype=torch.float32)
+    trainer = pl.Trainer(max_epochs=1, limit_train_batches=1, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, accelerator="cpu")
+    trainer.fit(m, DataLoader(TensorDataset(x, torch.tensor([1.0, 3.5] * 4)), batch_size=8))
+    for opt in trainer.optimizers:
+        assert [g["lr"] for g in opt.param_groups] == [pytest.approx(2e-4)]
+    with pytest.raises(ValueError, match="lr_final"):
+        _model(lr_final=-1.0)
+
+
 def test_critic_loss_parts():
     m = _model()
     x = torch.randn(4, 8, 8).sign()
