@@ -1,0 +1,92 @@
+"""Phase-diagram sweep execution (zoo.ntk_gan_sweep.sweep, benchmarks/reproduce_ntk_gan_sweep.py): the process-pool
+mode runs the same cells as the batched ensemble, a resumed sweep skips finished cells, and the averaged order
+parameter is the mean of the recorded MC trajectory over its window."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from zoo import ntk_gan_sweep as S
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = dict(steps=6, n_particles=12, width=16, lr_d=5e-2, lr_g=1.0, init_std=0.5, dtype=torch.float64, progress=False)
+
+
+def _reproduce():
+    spec = importlib.util.spec_from_file_location("reproduce_ntk_gan_sweep",
+                                                  REPO / "benchmarks" / "reproduce_ntk_gan_sweep.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("critic", ["relu"])
+def test_processes_mode_gives_the_batched_table(critic):
+    ratios, n_discs = [0.0, 0.2, 0.9], [1, 2]
+    batched = S.sweep(ratios, n_discs, critic=critic, mode="batched", **TINY)
+    pool = S.sweep(ratios, n_discs, critic=critic, mode="processes", workers=2, **TINY)
+    serial = S.sweep(ratios, n_discs, critic=critic, mode="processes", workers=1, chunk=2, **TINY)
+    assert len({c["pid"] for c in pool["cells"]} - {c["pid"] for c in serial["cells"]}) >= 1  # ran in workers
+    for other in (pool, serial):
+        np.testing.assert_array_equal(other["counts"], batched["counts"])
+        np.testing.assert_allclose(other["mc"], batched["mc"], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(other["mc_avg"], batched["mc_avg"], rtol=1e-12, atol=1e-12)
+    # the runs differ from each other (the test is not comparing constants)
+    assert len({tuple(c) for c in batched["counts"].reshape(-1, 8).tolist()}) > 1
+
+
+def test_resume_skips_finished_cells():
+    ratios, n_discs = [0.0, 0.3, 1.0], [1, 3]
+    full = S.sweep(ratios, n_discs, mode="processes", workers=1, **TINY)
+    done = [c for c in full["cells"] if c["n_disc"] == 1 or c["r"] == 0.3]
+    seen = []
+    resumed = S.sweep(ratios, n_discs, mode="batched", done=done, on_cell=seen.append, **TINY)
+    assert sorted((c["n_disc"], c["r"]) for c in seen) == [(3, 0.0), (3, 1.0)]
+    np.testing.assert_allclose(resumed["mc_avg"], full["mc_avg"], rtol=1e-12, atol=1e-12)
+
+
+def test_reproduce_script_resumes_and_refuses_other_settings(tmp_path, capsys):
+    R = _reproduce()
+    out = tmp_path / "sweep.json"
+    base = ["--critic", "tanh", "--n-ratios", "3", "--steps", "4", "--width", "16", "--n-particles", "12",
+            "--workers", "1", "--out", str(out)]
+    threads = torch.get_num_threads()
+    try:
+        R.main(base + ["--n-discs", "1"])
+        first = json.loads(out.read_text())
+        assert first["complete"] and len(first["cells"]) == 3 and first["settings"]["spacing"] == "linear"
+        capsys.readouterr()
+        R.main(base + ["--n-discs", "1,2"])  # resume: only the n_disc = 2 cells run
+        assert "3 of 6 cells to run" in capsys.readouterr().out
+        second = json.loads(out.read_text())
+        assert second["complete"] and second["mc"][0] == first["mc"][0] and len(second["wall_s_sessions"]) == 2
+        with pytest.raises(ValueError, match="other settings"):
+            R.main(base + ["--n-discs", "1", "--lr-g", "1e-3"])
+        # the first JSON format (a final-MC matrix, no cells) resumes under --order-param final
+        old = {"settings": {k: v for k, v in second["settings"].items() if k != "avg_frac"},
+               "ratios": second["ratios"], "n_discs": [1], "mc": [second["mc_final"][0]], "wall_s_total": 1.0}
+        out.write_text(json.dumps(old))
+        capsys.readouterr()
+        R.main(base + ["--n-discs", "1", "--order-param", "final"])
+        assert "0 of 3 cells to run" in capsys.readouterr().out
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_averaged_order_parameter_is_the_mean_over_its_window():
+    r = S.run_ensemble([0.0, 0.5], n_disc=1, steps=8, n_particles=12, width=16, lr_d=5e-2, lr_g=0.3,
+                       dtype=torch.float64, record_every=1, avg_frac=0.25)
+    np.testing.assert_allclose(r["mc_avg"], r["record_mc"][-2:].mean(0))
+    np.testing.assert_allclose(r["mc"], r["record_mc"][-1])
+    assert not np.allclose(r["record_mc"][-2], r["record_mc"][-1])  # the window holds two different values
+    r0 = S.run_ensemble([0.5], n_disc=1, steps=3, n_particles=12, width=16, avg_frac=0.0)
+    assert r0["mc_avg"] == r0["mc"]
+    with pytest.raises(ValueError, match="avg_frac"):
+        S.run_ensemble([0.5], n_disc=1, steps=3, avg_frac=1.5)
+    with pytest.raises(ValueError, match="mode"):
+        S.sweep([0.5], [1], 3, mode="threads")
