@@ -1,11 +1,34 @@
-"""Learning-rate calibration for the section-2.4 sweep (the thesis does not report alpha_D, alpha_G, spec B4/C3).
+"""Learning-rate calibration for the section-2.4 / app. 2.7.2 sweeps (the thesis does not report alpha_D, alpha_G for
+them, spec B4/C3/D14).
 
-    python benchmarks/calibrate_ntk_gan_sweep.py --lr-g 1e-4,3e-4 --steps 3000 --n-disc 6
+    OMP_NUM_THREADS=1 python benchmarks/calibrate_ntk_gan_sweep.py --critic tanh --ratios 0,0.01 --n-disc 6 \
+        --steps 2000 --lr-d 3e-3 --lr-g 6e-5
 
-For each alpha_G: one batched ensemble over a few r at one n_disc, with the MC trajectory recorded, so one can
-see whether r = 0 converges (MC -> 0) within the step budget and where the transition falls (thesis: r* ~ 0.06 at
-n_disc = 6 for ReLU, L1331-1340; a calibration target, not an invariant).  Appends to
-benchmarks/results/ntk_gan_calibration.json.
+For each (alpha_D, alpha_G): runs at a few r at one n_disc (one by one, R = 1, by default; --mode batched for one
+ensemble), with the MC trajectory recorded, so one can see whether r = 0 converges (MC -> 0) within the step budget
+and where the transition falls (thesis: r* ~ 0.06 at n_disc = 6 for ReLU, L1583-1588; a calibration target, not an
+invariant).  Appends one row per run (per r in one-by-one mode, as soon as it finishes) to
+benchmarks/results/ntk_gan_calibration.json: final MC, MC averaged over the last 10% of steps, the trajectory.
+
+Chosen (zoo.ntk_gan_sweep.CALIBRATED; ours, plain SGD, width 2048, l2 = 2/width, seed 0, n_disc 6), with the
+evidence in the JSON:
+
+* relu: alpha_D 3e-3, alpha_G 3e-5, 4000 steps.  alpha_G 1e-4 (the spec's start) never converges even at r = 0
+  (final MC 1.24 after 3000 steps); 3e-5 gives r = 0: 0.002, r = 0.01: 0.08 (hovering 0.75-1.05 before), r = 0.1:
+  2.08 (collapsed).
+* tanh: alpha_D 3e-3, alpha_G 6e-5, 2000 steps (Fig. 2.16's budget).  r = 0 reaches MC 0.05-0.5 from step ~300 on
+  (final 0.43: covering every mode, unevenly); see the r > 0 rows for the transition.
+* fourier-pow: alpha_D 1e-2, alpha_G 1e-5, 3000 steps (Fig. 2.21).  Only the product alpha_D alpha_G sets the
+  speed while the critic's L2 is negligible (its weights integrate the data/particle mismatch), and the four
+  probes with alpha_D <= 1e-4 (alpha_G 1e-4 or 1e-3) all oscillate (r = 0 averaged MC 1.19-1.37, the cloud
+  never settles; (1e-5, 1e-3) and (1e-4, 1e-4), same product, give nearly the same trajectory); a larger alpha_D
+  damps the critic
+  (rate alpha_D gamma(k) l2): (1e-3, 1e-5) converges at r = 0 (MC avg 0.025), (1e-2, 1e-5) faster and cleaner
+  (0.018).  At n_disc 6: r = 0.003 0.05, 0.01 0.17, 0.03 0.52 (averaged MC), r = 0.1 1.89, r = 0.3 1.96, so
+  r*(6) is between 0.03 and 0.1.
+* fourier-exp: alpha_D 1e-2, alpha_G 1e-5, 2000 steps (Fig. 2.22).  r = 0: MC 0.014 ((1e-3, 1e-5): 0.99).  At
+  n_disc 6: r = 0.005 0.002, r = 0.01 1.37, r = 0.02 .. 0.4 >= 1.96; at n_disc 20, r = 0.02 converges (0.004).  So
+  the boundary sits at r ~ 0.01-0.03 for these rates and the sweep's linear grid is [0.002, 0.05].
 """
 from __future__ import annotations
 

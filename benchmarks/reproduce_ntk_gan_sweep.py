@@ -251,7 +251,9 @@ def publish(a, res: dict, command: str) -> None:
                                   "the thesis does not report them (spec B4, C3). See benchmarks/results/"
                                   "ntk_gan_calibration.json and benchmarks/calibrate_ntk_gan_sweep.py. `mc` is the "
                                   "order parameter the boundary is fitted to (settings.order_param); mc_final and "
-                                  "mc_avg hold both.")
+                                  "mc_avg hold both."
+                                  + (" Fourier critic: 2500 wave vectors (app. 2.7.2); `width` only sets l2 = 2/width."
+                                     if st["critic"].startswith("fourier") else ""))
     print(f"published {out}", flush=True)
 
 

@@ -78,6 +78,26 @@ def test_reproduce_script_resumes_and_refuses_other_settings(tmp_path, capsys):
         torch.set_num_threads(threads)
 
 
+def test_published_sweep_table_loads_by_name(tmp_path, monkeypatch):
+    import zoo
+
+    R = _reproduce()
+    monkeypatch.setenv("ZOO_CHECKPOINTS", str(tmp_path / "ck"))
+    threads = torch.get_num_threads()
+    try:
+        R.main(["--critic", "fourier-exp", "--n-ratios", "3", "--n-discs", "1,2", "--steps", "3", "--n-particles", "12",
+                "--workers", "1", "--out", str(tmp_path / "s.json"), "--publish", "ntk_gan/sweep-fourier-exp"])
+    finally:
+        torch.set_num_threads(threads)
+    t = zoo.load_pretrained("ntk_gan/sweep-fourier-exp")
+    res = json.loads((tmp_path / "s.json").read_text())
+    assert t.card["settings"]["order_param"] == "avg" and t.card["settings"]["spacing"] == "linear"
+    np.testing.assert_allclose(t["mc"].numpy(), np.array(res["mc_avg"], float))
+    assert t["mc_final"].shape == (2, 3) and [p["value"] for p in t.card["paper"]] == [1.86]
+    with pytest.raises(ValueError, match="does not match"):
+        R.main(["--critic", "tanh", "--publish", "ntk_gan/sweep-relu", "--out", str(tmp_path / "x.json")])
+
+
 def test_averaged_order_parameter_is_the_mean_over_its_window():
     r = S.run_ensemble([0.0, 0.5], n_disc=1, steps=8, n_particles=12, width=16, lr_d=5e-2, lr_g=0.3,
                        dtype=torch.float64, record_every=1, avg_frac=0.25)
