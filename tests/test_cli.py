@@ -76,6 +76,8 @@ def test_every_config_fast_dev_run(config, zoo_cmd, subprocess_env, tmp_path):
     assert data_cls in TINY, f"add tiny-data overrides for {data_cls} in tests/cli_tiny/"
     tiny_args, expected_model = TINY[data_cls]
     tiny = [*tiny_args(data), "--data.init_args.progress", "false"]
+    if cfg.get("ckpt_path"):  # a second-stage config resumes a real run's checkpoint: smoke-test it from scratch
+        tiny += ["--ckpt_path", "null"]
     r = run(zoo_cmd + ["fit", "--config", str(config), "--trainer.fast_dev_run", "true",
                        "--trainer.default_root_dir", str(tmp_path / "root"), *tiny], subprocess_env(), tmp_path)
     log = ok(r) + r.stderr

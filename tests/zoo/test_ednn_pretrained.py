@@ -48,3 +48,31 @@ def test_context_ordering_on_fresh_data():
     E = torch.as_tensor(ising.energy(s), dtype=torch.float64)
     errs = [float((zoo.load_pretrained(n).predict_energy(s).double() - E).abs().median()) for n in names]
     assert all(a < b for a, b in zip(errs, errs[1:])), dict(zip(names, errs))
+
+
+COUNT = ["ednn/count-digits-1", "ednn/count-digits-2", "ednn/count-digits-10"]
+
+
+@pytest.mark.parametrize("name", COUNT)
+def test_counting_checkpoint_counts_fresh_composites(name):
+    """Fresh 128 x 128 composites from the held-out digit pools (a seed the card never saw): the rounded counts are
+    mostly right, the density map sums to the count, and a box's region count matches the digits centred in it."""
+    from datamodules.digits import DATASETS, composite, digit_pools, l_max_for
+    from zoo.reports.ednn_counting import quadrant_counts
+
+    if name not in zoo.list_pretrained("ednn"):
+        pytest.fail(f"{name} is not published (checkpoints/ednn/)")
+    m = zoo.load_pretrained(name)
+    ds = m.card["dataset"]["init_args"]["dataset"]
+    assert m.card["init_args"]["n_outputs"] == len(DATASETS[ds]["digits"])
+    rng = np.random.default_rng(123)
+    imgs, counts, centres = zip(*(composite(ds, 128, digit_pools()["test"], rng, l_max=l_max_for(ds, 128))
+                                  for _ in range(8)))
+    x = torch.as_tensor(np.stack(imgs))
+    y = torch.as_tensor(np.stack(counts)).float()
+    pred = m.count(x)
+    assert pred.shape == y.shape
+    assert float((pred - y).abs().mean()) < 0.5, (pred, y)
+    torch.testing.assert_close(m.density_map(x).sum(dim=(-2, -1)), pred, rtol=1e-4, atol=1e-3)
+    q = quadrant_counts(m, x.float().unsqueeze(1) / 255.0, np.stack(centres))
+    assert q["n_regions"] == 32 and q["mean_abs_error"] < 0.5
