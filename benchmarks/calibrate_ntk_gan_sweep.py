@@ -17,7 +17,9 @@ evidence in the JSON:
   (final MC 1.24 after 3000 steps); 3e-5 gives r = 0: 0.002, r = 0.01: 0.08 (hovering 0.75-1.05 before), r = 0.1:
   2.08 (collapsed).
 * tanh: alpha_D 3e-3, alpha_G 6e-5, 2000 steps (Fig. 2.16's budget).  r = 0 reaches MC 0.05-0.5 from step ~300 on
-  (final 0.43: covering every mode, unevenly); see the r > 0 rows for the transition.
+  (final 0.43: covering every mode, unevenly); r = 0.01 settles from step ~1250 (averaged MC 0.08), r = 0.05 from
+  step ~1350 (0.06), so the n_disc-6 transition is above r = 0.05 (not probed further: each tanh run took 9-21 min
+  of wall time on the shared box).  Only one alpha_G was probed.
 * fourier-pow: alpha_D 1e-2, alpha_G 1e-5, 3000 steps (Fig. 2.21).  Only the product alpha_D alpha_G sets the
   speed while the critic's L2 is negligible (its weights integrate the data/particle mismatch), and the four
   probes with alpha_D <= 1e-4 (alpha_G 1e-4 or 1e-3) all oscillate (r = 0 averaged MC 1.19-1.37, the cloud
