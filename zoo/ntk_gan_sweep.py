@@ -281,6 +281,8 @@ def sweep(ratios, n_discs, steps: int, critic: str = "relu", progress: bool = Tr
         raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
     if workers < 1 or chunk < 1:
         raise ValueError(f"workers and chunk must be >= 1; got {workers}, {chunk}")
+    if mode == "processes" and str(kw.get("device") or "cpu") != "cpu":
+        raise ValueError(f"mode 'processes' runs CPU workers; use mode='batched' for device={kw['device']!r}")
     ratios = np.asarray(ratios, float)
     n_discs = [int(n) for n in n_discs]
     cells = {cell_key(c["n_disc"], c["r"]): c for c in (done or [])}
@@ -393,10 +395,13 @@ def phase_diagram(ratios=None, n_discs=(1, 2, 4, 8, 16), steps: int = 1000, crit
                   order_param: str = "avg", **kw) -> dict:
     """One call: sweep + boundary fit (log-log for ReLU / Fourier-pow, log-linear for tanh / Fourier-exp).
     order_param 'avg' fits MC averaged over the last avg_frac of the steps (default 10%), 'final' the last
-    step's MC.  Other keywords go to `sweep` (mode, workers, ...) and `run_ensemble`."""
+    step's MC.  lr_d / lr_g default to our calibrated rates for the critic (CALIBRATED).  Other keywords go to
+    `sweep` (mode, workers, ...) and `run_ensemble`."""
     if order_param not in ORDER_PARAMS:
         raise ValueError(f"order_param must be one of {ORDER_PARAMS}; got {order_param!r}")
     log_r = log_spaced(critic)
+    kw.setdefault("lr_d", CALIBRATED[critic]["lr_d"])
+    kw.setdefault("lr_g", CALIBRATED[critic]["lr_g"])
     if ratios is None:
         ratios = np.logspace(-2, 0, 13) if log_r else np.linspace(0.01, 1, 13)
     res = sweep(ratios, n_discs, steps, critic=critic, **kw)
