@@ -111,7 +111,8 @@ class AtomsDataModule(ZooDataModule):
         if phys.R_CUT >= side / 2:
             raise ValueError(f"the cell ({side} Angstrom) must be wider than twice the cutoff {phys.R_CUT}")
         self.cell_px, self.units, self.pixel, self.gamma = int(cell_px), units, float(pixel), float(gamma)
-        self.transfer, self.n_train, self.n_val, self.n_test, self.n_transfer = transfer, n_train, n_val, n_test, n_transfer
+        self.transfer, self.n_transfer = transfer, n_transfer
+        self.n_train, self.n_val, self.n_test = n_train, n_val, n_test
         self.vacancy_max, self.disp_max, self.shard_size, self.seed = vacancy_max, disp_max, shard_size, seed
 
     @property

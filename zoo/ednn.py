@@ -32,7 +32,7 @@ from .registry import register_model
 
 PADDINGS = ("circular", "zeros")
 # initial per-pixel energy of the 'atoms_cnn' tile net: about the mean label per pixel of the PROXY data
-# (datamodules.atoms: -368 eV per 64 x 64 cell of 0.2 Angstrom pixels, i.e. -2.25 eV / Angstrom^2); an initial value only
+# (datamodules.atoms: -368 eV per 64 x 64 cell of 0.2 Angstrom pixels, -2.25 eV / Angstrom^2); an initial value only
 ATOMS_REF_EV_PER_PIXEL = -0.09
 NETS = ("ising_mlp", "count_cnn", "atoms_cnn")
 

@@ -158,3 +158,24 @@ def test_models_on_tiny_data(tmp_path):
         cnn.predict_energy(torch.zeros(1, 80, 80))
     names = {m["name"] for m in measure_atoms(ednn, {**KW, "data_dir": str(tmp_path)})}
     assert {"median_abs_error_per_area_1x", "median_abs_error_per_area_4x", "median_abs_error_per_atom_4x"} <= names
+
+
+@pytest.mark.parametrize("name", ["ednn/atoms-proxy", "ednn/atoms-proxy-cnn"])
+def test_pretrained_beats_a_constant_on_fresh_sheets(name, tmp_path):
+    """The published PROXY models load (sha256-verified) and, on freshly generated sheets, are far better than the
+    best constant per area, on the training-size cells and (for the EDNN, no retraining) on 4x larger ones."""
+    import zoo
+    from datamodules.atoms import error_summary, predict_splits
+
+    model = zoo.load_pretrained(name)
+    assert model.is_atoms and "median_abs_error_per_area_16x" in {m["name"] for m in model.card["metrics"]}
+    args = {**model.card["dataset"]["init_args"], "seed": 4242, "n_train": 1, "n_val": 1, "n_test": 24,
+            "transfer": [2], "n_transfer": [8], "progress": False, "gen_workers": 1, "data_dir": str(tmp_path)}
+    dm = AtomsDataModule(**args)
+    dm.prepare_data()
+    dm.setup()
+    res = predict_splits(model, dm)
+    for split in (["test", "test_x2"] if name == "ednn/atoms-proxy" else ["test"]):
+        r = res[split]
+        std = np.std(r["true"] / r["area"] * 1e3)
+        assert error_summary(r)["median_abs_per_area"] < 0.35 * std, (split, error_summary(r), std)
