@@ -117,7 +117,9 @@ def main(quick: bool = False) -> dict:
     src = name if model is not None else "untrained RUGAN with the config's widths (no published checkpoint)"
     if model is None:
         model = RUGAN(train_temperatures=[1.0, 3.5], latent_channels=16, g_width=32, c_width=16).eval()
-    out = {"model": src, "threads": torch.get_num_threads(), "rows": []}
+    import os
+
+    out = {"model": src, "threads": torch.get_num_threads(), "rows": [], "load_average_start": os.getloadavg()[0]}
     # tau_int at T_c vs L: measured where the budget allows 50 tau, the fitted z carries it to larger L
     tc = round(ising.T_C, 4)
     crit = {}
@@ -155,6 +157,7 @@ def main(quick: bool = False) -> dict:
     model.train()
     out["training_generator_steps_per_s_L16_batch32"] = training_rate(model, n_steps=2 if quick else 4)
     out["training_n_critic"] = int(model.hparams.n_critic)
+    out["load_average_end"] = os.getloadavg()[0]  # ratios are same-run; absolute rates depend on the load
     res = Path(__file__).parent / "results" / "rugan_perf.json"
     res.write_text(json.dumps(out, indent=1) + "\n")
     print(json.dumps(out, indent=1))

@@ -48,17 +48,23 @@ def test_r02_ntk_does_not_converge_and_hops():
     # the issue's "MC stays above 1 over the run" is NOT met (the rigid std-0.5 blob straddles modes): see the report
 
 
-def test_sweep_table_loads_and_its_boundary_fit_reproduces_the_card():
-    """The published ReLU phase-diagram table: shapes agree with its settings, and refitting the boundary from the
+SWEEPS = ["ntk_gan/sweep-relu", "ntk_gan/sweep-tanh", "ntk_gan/sweep-fourier-pow", "ntk_gan/sweep-fourier-exp"]
+
+
+@pytest.mark.parametrize("name", SWEEPS)
+def test_sweep_table_loads_and_its_boundary_fit_reproduces_the_card(name):
+    """A published phase-diagram table: shapes agree with its settings, and refitting the boundary from the
     stored MC table gives the card's slope (the card is derived from the table, not typed in)."""
     from zoo.hub import PublishedTable
-    from zoo.ntk_gan_sweep import fit_boundary
+    from zoo.ntk_gan_sweep import fit_boundary, log_spaced
 
-    t = zoo.load_pretrained("ntk_gan/sweep-relu")
+    if name not in zoo.list_pretrained("ntk_gan"):
+        pytest.fail(f"{name} is not published (checkpoints/ntk_gan/)")
+    t = zoo.load_pretrained(name)
     assert isinstance(t, PublishedTable) and t.card["kind"] == "table"
     mc, ratios, nd = t["mc"].numpy(), t["ratios"].numpy(), t["n_discs"].numpy()
     assert mc.shape == (len(nd), len(ratios)) and np.all((mc >= -1e-6) | np.isnan(mc)) and np.nanmax(mc) <= np.log(8) + 1e-6
-    fit = fit_boundary(ratios, nd, mc, log_r=True)
+    fit = fit_boundary(ratios, nd, mc, log_r=log_spaced(name.removeprefix("ntk_gan/sweep-")))
     card = {m["name"]: m["value"] for m in t.card["metrics"]}
     assert fit["n_points"] == card["slices_with_a_transition"]
     assert fit["slope"] == pytest.approx(card["boundary_slope"], rel=1e-6)

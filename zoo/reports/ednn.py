@@ -17,6 +17,7 @@ from callbacks.plotting import plt, save
 from datamodules.physics import ising
 
 from .common import REPO, RESULTS
+from .ednn_atoms import atoms_section
 from .ednn_counting import counting_section
 
 ISING = ["ednn/ising-f1c1", "ednn/ising-f1c2", "ednn/ising-f1c3"]
@@ -363,8 +364,11 @@ def write_report(out_dir, quick: bool = False) -> Path:
                        f"**{'met' if worst <= 0.01 else 'NOT met'}**.", f"![mc]({fig.name})", ""]
     md += ["## Speed (`benchmarks/perf_ednn_*.py`)", ""] + _bench_lines()
     md += counting_section(out, quick)
+    md += atoms_section(out, quick).splitlines() + [""]
     md += ["## Commands", "", "```",
            "zoo fit --config configs/ednn/ising-f1c1.yaml      # also ising-f1c2, ising-f1c3",
+           "zoo fit --config configs/ednn/count-digits-1.yaml  # then count-digits-1-stage2.yaml; also -2, -10",
+           "zoo fit --config configs/ednn/atoms-proxy.yaml     # and atoms-proxy-cnn.yaml (the non-extensive baseline)",
            "zoo publish runs/ednn/ising-f1c1/checkpoints/last.ckpt --name ednn/ising-f1c1 "
            "--config configs/ednn/ising-f1c1.yaml --wall-time S",
            "zoo evaluate --model ednn", "zoo reproduce ednn", "PYTHONPATH=. .venv/bin/python benchmarks/perf_ednn_mc.py",

@@ -217,15 +217,19 @@ def _calibration() -> list[str]:
     path = RESULTS / "ntk_gan_calibration.json"
     if not path.exists():
         return []
-    lines = ["Learning-rate calibration (SGD, one batched ensemble per row, final MC; MC = 0 converged, "
-             "log 8 = 2.08 fully collapsed):", "", "| critic | n_disc | steps | alpha_D | alpha_G | MC at r = ... |",
-             "|---|---|---|---|---|---|"]
+    from zoo.ntk_gan_sweep import CALIBRATED
+
+    lines = ["Learning-rate calibration (SGD probes; MC = 0 converged, log 8 = 2.08 fully collapsed; 'avg' = MC "
+             "averaged over the last 10 % of the steps, where recorded):", "",
+             "| critic | n_disc | steps | alpha_D | alpha_G | MC final at r = ... | MC avg |", "|---|---|---|---|---|---|---|"]
     for r in json.loads(path.read_text()):
         mc = ", ".join(f"{x:g}: {_f(m)}" for x, m in zip(r["ratios"], r["mc_final"]))
-        lines.append(f"| {r['critic']} | {r['n_disc']} | {r['steps']} | {r['lr_d']:g} | {r['lr_g']:g} | {mc} |")
-    return lines + ["", "The spec's suggested start (alpha_G = 1e-4) never converges even at r = 0 here (the cloud "
-                    "keeps jumping between modes); alpha_G = 3e-5 converges at r = 0 and collapses at r = 0.1, so the "
-                    "sweep uses alpha_D = 3e-3, alpha_G = 3e-5.", ""]
+        avg = ", ".join(_f(m) for m in r["mc_avg"]) if r.get("mc_avg") else "-"
+        lines.append(f"| {r['critic']} | {r['n_disc']} | {r['steps']} | {r['lr_d']:g} | {r['lr_g']:g} | {mc} | {avg} |")
+    chosen = "; ".join(f"{c}: alpha_D {v['lr_d']:g}, alpha_G {v['lr_g']:g}, {v['steps']} steps" for c, v in CALIBRATED.items())
+    return lines + ["", "Chosen (ours, `zoo.ntk_gan_sweep.CALIBRATED`): " + chosen + ". Each pair converges at r = 0 "
+                    "and collapses at a larger r at n_disc 6. For ReLU the spec's suggested start (alpha_G = 1e-4) "
+                    "never converges even at r = 0 here.", ""]
 
 
 def _sweeps(out: Path) -> list[str]:
@@ -236,8 +240,9 @@ def _sweeps(out: Path) -> list[str]:
     files = [f for f in files if not f.name.endswith("perf.json")]
     if not files:
         return lines + ["No sweep results yet (run benchmarks/reproduce_ntk_gan_sweep.py).", ""]
-    rows = ["| critic | grid run (ours) | steps | width | alpha_D, alpha_G | slope (ours) | R^2 | r* at n_disc = 6 | "
-            "paper slope | wall |", "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| critic | grid run (ours) | steps | width | alpha_D, alpha_G | order parameter | slope (ours) | R^2 | "
+            "r* at n_disc = 6 | other order parameter: slope, R^2 | paper slope | wall |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for f in files:
         res = json.loads(f.read_text())
         st, crit = res["settings"], res["settings"]["critic"]
@@ -261,11 +266,16 @@ def _sweeps(out: Path) -> list[str]:
         ax.set_yscale("log")
         ax.set_xlabel("log10 g2/g1" if log_r else "g2/g1")
         ax.set_ylabel("n_disc")
-        ax.set_title(f"{crit}: MC after {st['steps']} steps ({'complete' if res['complete'] else 'partial'})")
+        op = res.get("order_param", "final")
+        ax.set_title(f"{crit}: MC ({op}) over {st['steps']} steps ({'complete' if res['complete'] else 'partial'})",
+                     fontsize=9)
         p = save(fig, out / f"ntk_gan_sweep_{f.stem.replace('ntk_gan_sweep_', '')}.png")
         r6 = rs[list(nd).index(6)] if 6 in nd else None
+        other = {"avg": "final", "final": "avg"}[op]
+        ob = res.get("boundaries", {}).get(other)
+        ot = f"{other}: {_f(ob.get('slope'))}, {_f(ob.get('r2'))}" if ob else "-"
         rows.append(f"| {crit} | {len(ratios)} r x n_disc {nd.tolist()} | {st['steps']} | {st['width']} | "
-                    f"{st['lr_d']}, {st['lr_g']} | {_f(bd.get('slope'))} | {_f(bd.get('r2'))} | {_f(r6)} | "
+                    f"{st['lr_d']}, {st['lr_g']} | {op} | {_f(bd.get('slope'))} | {_f(bd.get('r2'))} | {_f(r6)} | {ot} | "
                     f"{PAPER_SLOPES[crit][0]} ({PAPER_SLOPES[crit][1]}) | {res['wall_s_total']:.0f} s |")
         lines += [f"![]({p.name})", ""]
         card = f"ntk_gan/sweep-{crit}"
@@ -290,6 +300,14 @@ def _sweeps(out: Path) -> list[str]:
                   "runs); on CPU, parallelize runs over processes instead (at width 2048 one run costs about "
                   f"{1e3 * pr['rows'][-1]['one_by_one_s'] / (pr['rows'][-1]['runs'] * pr['rows'][-1]['outer_steps'] * pr['rows'][-1]['n_disc']):.1f} ms per critic step one by one, so the thesis's 25 x 20 grid at "
                   "3000 steps is several core-hours on CPU, not the issue's 30 minutes).", ""]
+    modes = RESULTS / "ntk_gan_perf_modes_loaded_box.json"
+    if modes.exists():
+        r = json.loads(modes.read_text())["rows"][0]
+        sp = ", ".join(f"{k} {v:.2f}x" for k, v in r["speedup_vs_serial"].items())
+        lines += [f"Execution modes, same {r['runs']} runs x {r['outer_steps']} steps (n_disc {r['n_disc']}, width "
+                  f"{r['width']}), medians of 3, measured on the LOADED box (load ~7 on 2 cores, so the pool of "
+                  f"{r['workers']} workers could not get two free cores): speed vs serial one by one: {sp}; "
+                  f"processes vs batched {r['processes_vs_batched']:.2f}x. The sweeps above ran in processes mode.", ""]
     return lines
 
 

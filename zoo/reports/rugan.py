@@ -138,6 +138,10 @@ def _speed_lines() -> list[str]:
                          for t in r["tc_tau_vs_L"])
         lines += ["", f"tau_int at T_c (sweeps): {taus}; fitted z = {z['z']:.2f} over L = {z['sizes']} "
                       f"(literature {z['literature_z']}; {z['how']})."]
+    if "load_average_start" in r:
+        lines += ["", f"Load average {r['load_average_start']:.1f} at the start, {r['load_average_end']:.1f} at the end "
+                      "(2 cores): the ratios compare rates measured in the same run; the absolute rates are lower "
+                      "than on an idle machine."]
     lines += ["", f"Training throughput at L = 16, batch 32: {r['training_generator_steps_per_s_L16_batch32']:.3g} "
                   f"generator steps/s (n_critic {r['training_n_critic']}).", ""]
     return lines
