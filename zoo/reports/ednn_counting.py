@@ -120,7 +120,7 @@ def counting_section(out: Path, quick: bool = False) -> list[str]:
     lines += ["scikit-learn's bundled digits upscaled to 28 x 28 stand in for MNIST (no download here); train and "
               "test digit pools are split per digit before compositing. Metric: per-class accuracy of the rounded "
               "count on 256 x 256 held-out composites (the paper's Table 1 metric).", "",
-              "| checkpoint | train canvas | epochs | paper (Table 1) | ours: worst class | ours: per class |",
+              "| checkpoint | train canvas (last stage) | epochs at the checkpoint | paper (Table 1) | ours: worst class | ours: per class |",
               "|---|---|---|---|---|---|"]
     for n, m in models.items():
         a = m.card["dataset"]["init_args"]
