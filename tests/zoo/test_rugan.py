@@ -158,3 +158,23 @@ def test_bad_arguments():
     assert em.sample(2, L=8, energy=-1.0, magnetization=0.5).shape == (2, 8, 8)
     with pytest.raises(ValueError, match="energy per spin"):
         em.sample(2, L=8, energy=-3.0, magnetization=0.5)
+
+
+def test_figures_callback_draws_and_logs_without_moving_the_training_rng(tmp_path):
+    from callbacks.rugan_figures import RUGANFigures
+
+    m = _model(n_critic=1)
+    x = torch.as_tensor(np.random.default_rng(0).choice([-1.0, 1.0], size=(8, 8, 8)), dtype=torch.float32)
+    dl = DataLoader(TensorDataset(x, torch.tensor([1.0, 3.5] * 4)), batch_size=8)
+    cb = RUGANFigures(temperatures=(1.0, 3.5), sizes=(8, 16), n_per_cell=2)
+    trainer = pl.Trainer(max_epochs=1, limit_train_batches=1, limit_val_batches=1, num_sanity_val_steps=0,
+                         logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, accelerator="cpu", default_root_dir=str(tmp_path), callbacks=[cb])
+    trainer.fit(m, dl, dl)
+    figs = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
+    assert figs == ["gallery_step000001.png", "observables_step000001.png"], figs
+    state = torch.get_rng_state()
+    cb.on_validation_epoch_end(trainer, m)
+    assert torch.equal(state, torch.get_rng_state())
+    with pytest.raises(ValueError):
+        RUGANFigures(sizes=(10,))
