@@ -274,7 +274,10 @@ def _sweeps(out: Path) -> list[str]:
         other = {"avg": "final", "final": "avg"}[op]
         ob = res.get("boundaries", {}).get(other)
         ot = f"{other}: {_f(ob.get('slope'))}, {_f(ob.get('r2'))}" if ob else "-"
-        rows.append(f"| {crit} | {len(ratios)} r x n_disc {nd.tolist()} | {st['steps']} | {st['width']} | "
+        done = int(np.isfinite(mc).sum())
+        grid = f"{len(ratios)} r x n_disc {nd.tolist()}" + ("" if res["complete"] else
+                                                           f" (PARTIAL: {done} of {mc.size} cells run)")
+        rows.append(f"| {crit} | {grid} | {st['steps']} | {st['width']} | "
                     f"{st['lr_d']}, {st['lr_g']} | {op} | {_f(bd.get('slope'))} | {_f(bd.get('r2'))} | {_f(r6)} | {ot} | "
                     f"{PAPER_SLOPES[crit][0]} ({PAPER_SLOPES[crit][1]}) | {res['wall_s_total']:.0f} s |")
         lines += [f"![]({p.name})", ""]
