@@ -13,9 +13,11 @@ def model_ising(model_args: dict, data: dict):
 
 
 def tiny_digits(data: dict) -> list[str]:
+    # ten classes (one digit each at L_max >= 1) do not fit a 32 x 32 canvas without overlap: keep the config's canvas
+    canvas = 32 if data.get("dataset") != "digits-10" else data["canvas"]
     return ["--data.init_args.n_train", "4", "--data.init_args.n_val", "2", "--data.init_args.n_test", "2",
-            "--data.init_args.shard_size", "4", "--data.init_args.canvas", "32", "--data.init_args.test_canvas", "48",
-            "--data.init_args.batch_size", "4"]
+            "--data.init_args.shard_size", "4", "--data.init_args.canvas", str(canvas), "--data.init_args.test_canvas",
+            str(max(48, canvas)), "--data.init_args.batch_size", "4"]
 
 
 def model_digits(model_args: dict, data: dict):
