@@ -39,18 +39,19 @@ def sample_ring(n: int, rng: np.random.Generator, n_modes: int = 8, radius: floa
 
 
 def nearest_mode(x: torch.Tensor, modes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(index of the nearest mode, distance to it) for points x (N, 2)."""
-    d = torch.cdist(x.to(modes.dtype), modes)
-    dist, idx = d.min(dim=1)
+    """(index of the nearest mode, distance to it) for points x (N, 2), or clouds x (R, N, 2) -> (R, N)."""
+    m = modes.to(x.device) if x.dim() == 2 else modes.to(x.device).expand(*x.shape[:-2], -1, -1)
+    d = torch.cdist(x.to(modes.dtype), m)
+    dist, idx = d.min(dim=-1)
     return idx, dist
 
 
 def mode_collapse_metric(counts: torch.Tensor) -> torch.Tensor:
     """MC = log K + sum_k P_k log P_k over the nearest-mode histogram (eq. 2.45, natural log): 0 for an even
-    spread, log K when every particle is nearest to one mode."""
-    P = counts.double() / counts.sum()
+    spread, log K when every particle is nearest to one mode.  counts (K,) -> scalar, or (R, K) -> (R,)."""
+    P = counts.double() / counts.sum(-1, keepdim=True)
     plogp = torch.where(P > 0, P * torch.log(P.clamp_min(1e-300)), torch.zeros_like(P))
-    return np.log(len(counts)) + plogp.sum()
+    return np.log(counts.shape[-1]) + plogp.sum(-1)
 
 
 def _key_int(key: str) -> int:

@@ -40,7 +40,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 import numpy as np
 import torch
 
-from datamodules.gaussians import ring_modes, sample_ring
+from datamodules.gaussians import mode_collapse_metric, nearest_mode, ring_modes, sample_ring
 
 from .ntk_gan import apply_kernel, fourier_gamma, fourier_wavevectors, ntk_weights
 
@@ -164,12 +164,10 @@ def critic_grad_x(critic: str, p: dict, X: torch.Tensor) -> torch.Tensor:
 
 def _mc(X: torch.Tensor, modes: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """MC (eq. 2.45) and nearest-mode counts of each cloud in X (R, N, 2), vectorized over the runs."""
-    R, K = X.shape[0], len(modes)
-    idx = torch.cdist(X.to(modes.dtype), modes.expand(R, -1, -1)).argmin(-1)  # (R, N)
-    counts = torch.zeros(R, K, dtype=torch.int64, device=X.device).scatter_add_(1, idx, torch.ones_like(idx))
-    P = counts.double() / counts.sum(1, keepdim=True)
-    mc = math.log(K) + torch.where(P > 0, P * torch.log(P.clamp_min(1e-300)), torch.zeros_like(P)).sum(1)
-    return mc.cpu().numpy(), counts.cpu().numpy()
+    idx, _ = nearest_mode(X, modes)  # (R, N)
+    counts = torch.zeros(X.shape[0], len(modes), dtype=torch.int64, device=X.device)
+    counts.scatter_add_(1, idx, torch.ones_like(idx))
+    return mode_collapse_metric(counts).cpu().numpy(), counts.cpu().numpy()
 
 
 def run_ensemble(ratios, n_disc: int, steps: int, critic: str = "relu", n_particles: int = 200, width: int = 2048,

@@ -56,3 +56,14 @@ def test_bad_input():
         GaussianRingDataModule(std=-1)
     with pytest.raises(ValueError, match="n_modes"):
         ring_modes(0)
+
+
+def test_batched_metric_and_nearest_mode_match_one_cloud_at_a_time():
+    counts = torch.tensor([[250] * 8, [2000, 0, 0, 0, 0, 0, 0, 0], [1000, 1000, 0, 0, 0, 0, 0, 0]])
+    torch.testing.assert_close(mode_collapse_metric(counts), torch.stack([mode_collapse_metric(c) for c in counts]))
+    modes = torch.as_tensor(ring_modes(8, 2.0))
+    X = torch.randn(3, 50, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 2
+    idx, dist = nearest_mode(X, modes)
+    for r in range(3):
+        i, d = nearest_mode(X[r], modes)
+        assert torch.equal(idx[r], i) and torch.equal(dist[r], d)
