@@ -120,6 +120,9 @@ class EDNN(nn.Module):
 
     def tile_contributions(self, x: torch.Tensor) -> torch.Tensor:
         """Per-tile outputs C_{b,i,j}: (B, H/f, W/f, l)."""
+        fully_conv = getattr(self.net, "fully_convolutional", None)
+        if fully_conv is not None and fully_conv(self.focus):  # same outputs, shared pixels convolved once
+            return self.net.dense_map(self.pad(self._check(x)), self.focus).permute(0, 2, 3, 1)
         X = self.tiles(x)
         B, nh, nw = X.shape[:3]
         flat = X.reshape(B * nh * nw, *X.shape[3:])
@@ -159,30 +162,67 @@ class IsingTileMLP(nn.Module):
 
 
 class CountTileCNN(nn.Module):
-    """floor(log2(t) - 1) conv layers of `filters` k x k / stride-2 kernels ('same' zeros, ReLU), then dense
-    `fc_width`, dense `n_out` (counting paper L2141: 64 filters, k = 4, dense 1024)."""
+    """floor(log2(t) - 1) conv layers of `filters` k x k / stride-2 kernels, ReLU, then dense `fc_width`, dense
+    `n_out` (counting paper L2141: 64 filters, k = 4, dense 1024).
+
+    conv_padding: 'same' (zero padded inside each tile) or 'valid' (no padding; the paper states neither).  With
+        'valid' convolutions a 24 x 24 tile shrinks to 1 x 1 and the stride-2 grid of every layer lines up with the
+        focus grid, so the tiles' shared pixels can be convolved once over the whole image (`dense_map`), about 8x
+        less work than tile by tile for f = 8, c = 8, with identical outputs.
+    zero_background: subtract the network's output on an all-zero tile, so empty image regions count exactly zero
+        (ours).  Without it a small per-tile offset, harmless on the training canvas, is summed over 16x more tiles on
+        a 256 x 256 test image.
+    """
 
     def __init__(self, tile: int, in_channels: int = 1, n_out: int = 1, filters: int = 64, kernel: int = 4,
-                 fc_width: int = 1024):
+                 fc_width: int = 1024, conv_padding: str = "same", zero_background: bool = False):
         super().__init__()
+        if conv_padding not in ("same", "valid"):
+            raise ValueError(f"conv_padding must be 'same' or 'valid'; got {conv_padding!r}")
         n_conv = int(math.floor(math.log2(tile) - 1))
         if n_conv < 1:
             raise ValueError(f"tile side {tile} is too small for the counting CNN (needs focus + 2 context >= 4)")
         layers, c, s = [], in_channels, tile
         for _ in range(n_conv):
-            # 'same' padding for stride 2: output ceil(s / 2)
-            s_out = math.ceil(s / 2)
-            total = max((s_out - 1) * 2 + kernel - s, 0)
-            layers += [nn.ZeroPad2d((total // 2, total - total // 2, total // 2, total - total // 2)),
-                       nn.Conv2d(c, filters, kernel, stride=2), nn.ReLU()]
+            if conv_padding == "same":  # output ceil(s / 2)
+                s_out = math.ceil(s / 2)
+                total = max((s_out - 1) * 2 + kernel - s, 0)
+                layers.append(nn.ZeroPad2d((total // 2, total - total // 2, total // 2, total - total // 2)))
+            else:
+                s_out = (s - kernel) // 2 + 1
+                if s_out < 1:
+                    raise ValueError(f"tile side {tile} is too small for {n_conv} valid {kernel}x{kernel} convolutions")
+            layers += [nn.Conv2d(c, filters, kernel, stride=2), nn.ReLU()]
             c, s = filters, s_out
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(filters * s * s, fc_width), nn.ReLU(),
                                   nn.Linear(fc_width, n_out))
-        self.n_conv = n_conv
+        self.n_conv, self.tile, self.out_side = n_conv, tile, s
+        self.conv_padding, self.zero_background = conv_padding, bool(zero_background)
+
+    def _background(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x.new_zeros(1, x.shape[1], self.tile, self.tile)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
+        out = self.head(self.features(x))
+        return out - self._background(x) if self.zero_background else out
+
+    def fully_convolutional(self, focus: int) -> bool:
+        """Whether `dense_map` gives the tile outputs for this focus (valid convolutions, 1 x 1 output, aligned grid)."""
+        return self.conv_padding == "valid" and self.out_side == 1 and focus % 2 ** self.n_conv == 0
+
+    def dense_map(self, padded: torch.Tensor, focus: int) -> torch.Tensor:
+        """Tile outputs (B, n_out, nh, nw) of a padded image whose tile (i, j) starts at pixel (i f, j f)."""
+        step = focus // 2 ** self.n_conv
+        h = self.features(padded)[..., ::step, ::step]
+        nh, nw = (padded.shape[-2] - self.tile) // focus + 1, (padded.shape[-1] - self.tile) // focus + 1
+        h = h[..., :nh, :nw]
+        fc1, fc2 = self.head[1], self.head[3]
+        h = F.relu(F.conv2d(h, fc1.weight[:, :, None, None], fc1.bias))  # the dense layers as 1 x 1 convolutions
+        out = F.conv2d(h, fc2.weight[:, :, None, None], fc2.bias)
+        if self.zero_background:
+            out = out - self._background(padded)[:, :, None, None]
+        return out
 
 
 class AtomsTileCNN(nn.Module):
@@ -246,12 +286,15 @@ class EDNNTask(ZooTask):
         n_outputs: l, the number of extensive outputs (1 for energy, number of classes for counting).
         in_channels: image channels for 'count_cnn'.
         filters, fc_width: counting CNN widths (paper 64, 1024).
+        conv_padding, zero_background: counting CNN options (see `CountTileCNN`; defaults keep the published
+            session-4 models' 'same' / False).
         optimizer, lr: paper Adam 1e-4 (Table 1 L1783-1788 and L2145); configs state what they use.
     """
 
     def __init__(self, net: str = "ising_mlp", focus: int = 1, context: int = 1, padding: str | None = None,
                  n_outputs: int = 1, in_channels: int = 1, filters: int = 64, fc_width: int = 1024,
-                 optimizer: str = "adam", lr: float = 1e-4, weight_decay: float = 0.0, lr_schedule: str = "constant"):
+                 optimizer: str = "adam", lr: float = 1e-4, weight_decay: float = 0.0, lr_schedule: str = "constant",
+                 conv_padding: str = "same", zero_background: bool = False):
         if net not in NETS:
             raise ValueError(f"net must be one of {NETS}; got {net!r}")
         if padding is not None and padding not in PADDINGS:
@@ -299,7 +342,8 @@ class EDNNTask(ZooTask):
                                     bias_init=ATOMS_REF_EV_PER_PIXEL * hp.focus ** 2)
         else:
             tile_net = CountTileCNN(t, in_channels=hp.in_channels, n_out=hp.n_outputs, filters=hp.filters,
-                                    fc_width=hp.fc_width)
+                                    fc_width=hp.fc_width, conv_padding=hp.conv_padding,
+                                    zero_background=hp.zero_background)
         # +-1 spins: many tiles repeat (all 3 x 3 tiles of a batch are among 2^9), so evaluate each once
         self.ednn = EDNN(tile_net, hp.focus, hp.context, padding, dedup=hp.net == "ising_mlp")
 

@@ -224,3 +224,44 @@ def test_tile_table_is_the_network_on_every_tile():
     assert table.shape == (512,)
     s = ising.random_configs(5, 10, seed=5)
     np.testing.assert_allclose(table_energy(s, table, 1, 1), m.predict_energy(s).double().numpy(), atol=1e-3)
+
+
+@pytest.mark.parametrize("zero_background", [False, True])
+@pytest.mark.parametrize("f,c,H,W", [(8, 8, 32, 48), (8, 8, 8, 24), (4, 4, 12, 8)])
+def test_valid_counting_cnn_whole_image_path_equals_the_tile_loop(f, c, H, W, zero_background):
+    torch.manual_seed(2)
+    net = CountTileCNN(f + 2 * c, n_out=3, filters=8, fc_width=16, conv_padding="valid",
+                       zero_background=zero_background)
+    assert net.out_side == 1 and net.fully_convolutional(f)
+    e = EDNN(net, f, c, padding="zeros")
+    x = torch.rand(2, 1, H, W, requires_grad=True)
+    fast = e.tile_contributions(x)
+    want = torch.from_numpy(loop_tiles(x.detach().numpy(), f, c, "zeros"))
+    slow = torch.stack([torch.stack([net(want[b, i]) for i in range(H // f)]) for b in range(2)])
+    torch.testing.assert_close(fast, slow, rtol=1e-5, atol=1e-5)
+    fast.sum().backward()  # the whole-image path is differentiable (it is the training path)
+    assert x.grad is not None and net.features[0].weight.grad is not None
+
+
+def test_same_padding_and_misaligned_focus_keep_the_tile_path():
+    assert not CountTileCNN(24).fully_convolutional(8)  # 'same': tiles see their own zero border
+    assert not CountTileCNN(24, conv_padding="valid").fully_convolutional(4)  # stride 8 grid misses focus 4
+    with pytest.raises(ValueError, match="conv_padding"):
+        CountTileCNN(24, conv_padding="reflect")
+
+
+def test_zero_background_makes_empty_regions_count_zero_at_any_size():
+    torch.manual_seed(3)
+    m = EDNNTask(net="count_cnn", focus=8, context=8, n_outputs=2, fc_width=32, filters=8, conv_padding="valid",
+                 zero_background=True)
+    assert m.count(torch.zeros(1, 1, 256, 256)).abs().max() < 1e-4  # 1024 tiles of float32 round-off
+    img = torch.zeros(1, 1, 64, 64)
+    img[..., 20:40, 20:40] = 200.0
+    big = torch.zeros(1, 1, 256, 256)
+    big[..., 20:40, 20:40] = 200.0  # the same object on a 16x larger empty canvas: the same count
+    torch.testing.assert_close(m.count(big), m.count(img), rtol=1e-5, atol=1e-4)
+
+
+def test_valid_padding_rejects_tiles_that_shrink_to_nothing():
+    with pytest.raises(ValueError, match="too small"):
+        CountTileCNN(32, conv_padding="valid")  # 32 -> 15 -> 6 -> 2 -> 0 with four 4x4 / stride-2 layers
