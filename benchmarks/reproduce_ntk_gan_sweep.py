@@ -129,6 +129,8 @@ def main(argv=None) -> int:
     p.add_argument("--n-ratios", type=int, default=25)
     p.add_argument("--r-min", type=float, default=0.01)
     p.add_argument("--r-max", type=float, default=1.0)
+    p.add_argument("--ratios", default="", help="explicit comma-separated r values (replace --n-ratios/--r-min/--r-max;"
+                   " e.g. an earlier grid plus points where its boundary lies: shared cells are reused)")
     p.add_argument("--n-discs", default=",".join(map(str, range(1, 21))))
     p.add_argument("--steps", type=int, default=None, help="default: zoo.ntk_gan_sweep.CALIBRATED[critic]")
     p.add_argument("--width", type=int, default=2048)
@@ -161,8 +163,13 @@ def main(argv=None) -> int:
             setattr(a, k, v)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 1)))
     log_r = S.log_spaced(a.critic)
-    ratios = np.logspace(math.log10(a.r_min), math.log10(a.r_max), a.n_ratios) if log_r else \
-        np.linspace(a.r_min, a.r_max, a.n_ratios)
+    if a.ratios:
+        ratios = np.array(sorted({float(x) for x in a.ratios.split(",")}))
+        if len(ratios) < 2 or ratios[0] <= 0:
+            raise ValueError(f"--ratios needs at least two positive values; got {a.ratios!r}")
+    else:
+        ratios = np.logspace(math.log10(a.r_min), math.log10(a.r_max), a.n_ratios) if log_r else \
+            np.linspace(a.r_min, a.r_max, a.n_ratios)
     n_discs = [int(x) for x in a.n_discs.split(",")]
     settings = {"critic": a.critic, "steps": a.steps, "width": a.width, "n_particles": a.n_particles,
                 "lr_d": a.lr_d, "lr_g": a.lr_g, "l2": a.l2 if a.l2 is not None else 2.0 / a.width, "seed": a.seed,

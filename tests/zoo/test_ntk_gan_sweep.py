@@ -64,6 +64,15 @@ def test_reproduce_script_resumes_and_refuses_other_settings(tmp_path, capsys):
         R.main(base + ["--n-discs", "1,2"])  # resume: only the n_disc = 2 cells run
         assert "3 of 6 cells to run" in capsys.readouterr().out
         second = json.loads(out.read_text())
+        # an explicit --ratios grid (the old one plus a point between) runs only the new r's cells
+        refined = ",".join(str(r) for r in second["ratios"] + [0.5 * (second["ratios"][0] + second["ratios"][1])])
+        R.main(base[:2] + ["--ratios", refined] + base[4:] + ["--n-discs", "1,2"])
+        assert "2 of 8 cells to run" in capsys.readouterr().out
+        third = json.loads(out.read_text())
+        assert len(third["ratios"]) == 4 and third["complete"]
+        with pytest.raises(ValueError, match="at least two"):
+            R.main(base[:2] + ["--ratios", "0.1"] + base[4:] + ["--n-discs", "1"])
+        out.write_text(json.dumps(second))  # back to the 3-point grid for the checks below
         assert second["complete"] and second["mc"][0] == first["mc"][0] and len(second["wall_s_sessions"]) == 2
         with pytest.raises(ValueError, match="other settings"):
             R.main(base + ["--n-discs", "1", "--lr-g", "1e-3"])

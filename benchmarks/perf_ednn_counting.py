@@ -1,0 +1,87 @@
+"""Counting EDNN: the whole-image path of 'valid' convolutions vs the same network tile by tile (issue 4, speed).
+
+Run:  PYTHONPATH=. .venv/bin/python benchmarks/perf_ednn_counting.py
+
+The paper's counting tile network (f = 8, c = 8, 64 filters, dense 1024, l = 10) with conv_padding='valid' and
+zero_background, timed two ways on the same weights and inputs, in this process, one thread: `EDNN` with its
+whole-image path (shared pixels convolved once) and the baseline that cuts every 24 x 24 tile and runs the network
+on each (`EDNN.tiles` + the net, what 'same' padding forces).  A training step (forward, backward, Adam) on a
+batch of 32 canvases and inference on 256 x 256 and 1024 x 1024 images; REPEATS interleaved repeats, medians; the
+outputs of both paths are checked equal first.  Also the session-4 'same'-padding network's training step, the
+recipe the published session-4 models used.  Results: benchmarks/results/ednn_counting.json.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from zoo.ednn import EDNNTask
+
+REPEATS = 5
+OUT = Path(__file__).parent / "results" / "ednn_counting.json"
+
+
+def tile_loop(m: EDNNTask, x: torch.Tensor) -> torch.Tensor:
+    X = m.ednn.tiles(x)
+    B, nh, nw = X.shape[:3]
+    return m.ednn.net(X.reshape(B * nh * nw, *X.shape[3:])).reshape(B, nh, nw, -1).sum(dim=(1, 2))
+
+
+def train_step(m, opt, x, y, fn):
+    loss = (fn(x) - y).pow(2).mean()
+    loss.backward()
+    opt.step()
+    opt.zero_grad()
+
+
+def timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def main() -> dict:
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    kw = dict(net="count_cnn", focus=8, context=8, padding="zeros", n_outputs=10, zero_background=True)
+    valid, same = EDNNTask(conv_padding="valid", **kw), EDNNTask(conv_padding="same", **kw)
+    cases = {}
+    for canvas in (96, 128):
+        x, y = torch.rand(32, 1, canvas, canvas), torch.rand(32, 10)
+        torch.testing.assert_close(valid.ednn(x), tile_loop(valid, x), rtol=1e-4, atol=1e-3)
+        opts = {k: torch.optim.Adam(m.parameters(), lr=1e-6) for k, m in (("valid", valid), ("same", same))}
+        runs = {"whole_image": lambda: train_step(valid, opts["valid"], x, y, valid.ednn),
+                "tile_loop": lambda: train_step(valid, opts["valid"], x, y, lambda z: tile_loop(valid, z)),
+                "same_padding_s4": lambda: train_step(same, opts["same"], x, y, same.ednn)}
+        cases[f"train_step_b32_{canvas}"] = runs
+    with torch.no_grad():
+        for side in (256, 1024):
+            x = torch.rand(1, 1, side, side)
+            cases[f"inference_{side}"] = {"whole_image": lambda x=x: valid.ednn(x),
+                                          "tile_loop": lambda x=x: tile_loop(valid, x)}
+    times = {c: {k: [] for k in runs} for c, runs in cases.items()}
+    for _ in range(REPEATS):  # interleaved, so load changes hit every variant alike
+        for c, runs in cases.items():
+            for k, fn in runs.items():
+                with torch.set_grad_enabled(c.startswith("train")):
+                    times[c][k].append(timed(fn))
+    res = {"machine": platform.processor() or platform.machine(), "threads": 1, "repeats": REPEATS, "cases": {}}
+    for c, t in times.items():
+        med = {k: statistics.median(v) for k, v in t.items()}
+        res["cases"][c] = {"median_s": med, "speedup_vs_tile_loop": med["tile_loop"] / med["whole_image"]}
+        if "same_padding_s4" in med:
+            res["cases"][c]["speedup_vs_same_padding_s4"] = med["same_padding_s4"] / med["whole_image"]
+        print(c, {k: round(v, 4) for k, v in med.items()}, f"whole image {med['tile_loop'] / med['whole_image']:.1f}x "
+              "faster than the tile loop", flush=True)
+    OUT.parent.mkdir(exist_ok=True)
+    OUT.write_text(json.dumps(res, indent=1))
+    return res
+
+
+if __name__ == "__main__":
+    main()
