@@ -50,8 +50,7 @@ def test_context_ordering_on_fresh_data():
     assert all(a < b for a, b in zip(errs, errs[1:])), dict(zip(names, errs))
 
 
-# ednn/count-digits-10 is not published: trained on our budget it counts no better than a constant guess (issue 4)
-COUNT = ["ednn/count-digits-1", "ednn/count-digits-2"]
+COUNT = ["ednn/count-digits-1", "ednn/count-digits-2", "ednn/count-digits-10"]
 
 
 @pytest.mark.parametrize("name", COUNT)
