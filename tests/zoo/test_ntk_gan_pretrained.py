@@ -48,8 +48,7 @@ def test_r02_ntk_does_not_converge_and_hops():
     # the issue's "MC stays above 1 over the run" is NOT met (the rigid std-0.5 blob straddles modes): see the report
 
 
-# ntk_gan/sweep-tanh is not published yet (issue 6: its sweep stopped at 4 of 32 cells); add it when it is
-SWEEPS = ["ntk_gan/sweep-relu", "ntk_gan/sweep-fourier-pow", "ntk_gan/sweep-fourier-exp"]
+SWEEPS = ["ntk_gan/sweep-relu", "ntk_gan/sweep-tanh", "ntk_gan/sweep-fourier-pow", "ntk_gan/sweep-fourier-exp"]
 
 
 @pytest.mark.parametrize("name", SWEEPS)
