@@ -251,6 +251,19 @@ def _bench_lines() -> list[str]:
         for v in r["results"]:
             lines.append(f"| {v['L']} | {v['median_s']:.4g} | {v['spins_per_s']:.3g} |")
         lines += ["", f"Fitted time ~ N^a: a = {r['exponent']:.3f} (goal <= 1.05); {r['setting']}.", ""]
+    p = RESULTS / "ednn_counting.json"
+    if p.exists():
+        r = json.loads(p.read_text())
+        lines += ["Counting network (f = 8, c = 8, l = 10; 'valid' convolutions): the whole-image path vs the same "
+                  "network tile by tile, and vs the session-4 'same'-padding network (benchmarks/perf_ednn_counting.py, "
+                  f"one thread, {r['repeats']} interleaved repeats, medians):", "",
+                  "| case | whole image (s) | tile loop (s) | speed-up | vs 'same' padding |", "|---|---|---|---|---|"]
+        for k, v in r["cases"].items():
+            med = v["median_s"]
+            same = f"{v['speedup_vs_same_padding_s4']:.1f}x" if "speedup_vs_same_padding_s4" in v else "-"
+            lines.append(f"| {k} | {med['whole_image']:.3g} | {med['tile_loop']:.3g} | "
+                         f"{v['speedup_vs_tile_loop']:.1f}x | {same} |")
+        lines.append("")
     return lines or ["(no benchmark results yet: run `make bench`)", ""]
 
 
@@ -367,12 +380,13 @@ def write_report(out_dir, quick: bool = False) -> Path:
     md += atoms_section(out, quick).splitlines() + [""]
     md += ["## Commands", "", "```",
            "zoo fit --config configs/ednn/ising-f1c1.yaml      # also ising-f1c2, ising-f1c3",
-           "zoo fit --config configs/ednn/count-digits-1.yaml  # then count-digits-1-stage2.yaml; also -2, -10",
+           "zoo fit --config configs/ednn/count-digits-1.yaml  # also -2, -10, -2-occ, -2-occ-vs",
            "zoo fit --config configs/ednn/atoms-proxy.yaml     # and atoms-proxy-cnn.yaml (the non-extensive baseline)",
            "zoo publish runs/ednn/ising-f1c1/checkpoints/last.ckpt --name ednn/ising-f1c1 "
            "--config configs/ednn/ising-f1c1.yaml --wall-time S",
            "zoo evaluate --model ednn", "zoo reproduce ednn", "PYTHONPATH=. .venv/bin/python benchmarks/perf_ednn_mc.py",
-           "PYTHONPATH=. .venv/bin/python benchmarks/perf_ednn_inference.py", "```", ""]
+           "PYTHONPATH=. .venv/bin/python benchmarks/perf_ednn_inference.py",
+           "PYTHONPATH=. .venv/bin/python benchmarks/perf_ednn_counting.py", "```", ""]
     path = out / "ednn.md"
     path.write_text("\n".join(md) + "\n")
     return path
