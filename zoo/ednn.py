@@ -538,6 +538,10 @@ PAPER = {
     "count-digits-1": [{"metric": "count_accuracy_worst_class", "value": 1.0, "ref": "L2151 (MNIST-1)"}],
     "count-digits-2": [{"metric": "count_accuracy_worst_class", "value": 1.0, "ref": "L2153 (MNIST-2)"}],
     "count-digits-10": [{"metric": "count_accuracy_worst_class", "value": 0.9808, "ref": "L2155 (MNIST-10, fives)"}],
+    "count-digits-2-occ": [{"metric": "count_accuracy_digit4", "value": 0.8482, "ref": "L2162 (MNIST-2-occ, 4s)"},
+                           {"metric": "count_accuracy_digit8", "value": 0.8850, "ref": "L2162 (MNIST-2-occ, 8s)"}],
+    "count-digits-2-occ-vs": [{"metric": "count_accuracy_digit4", "value": 0.5668, "ref": "L2164 (MNIST-2-occ-vs, 4s)"},
+                              {"metric": "count_accuracy_digit8", "value": 0.5472, "ref": "L2164 (MNIST-2-occ-vs, 8s)"}],
     # the paper's numbers are DFT (PBE) total energies of real graphene / hBN sheets; ours is a synthetic PROXY task
     "atoms-proxy": [{"metric": "median_abs_error_per_area_1x", "value": 1.122, "unit": "meV/A^2",
                      "ref": "L1836, EDNN f=64 c=32 on DFT hexagonal sheets (not this proxy; 'MAE', read as median)"}],

@@ -50,7 +50,8 @@ def test_context_ordering_on_fresh_data():
     assert all(a < b for a, b in zip(errs, errs[1:])), dict(zip(names, errs))
 
 
-COUNT = ["ednn/count-digits-1", "ednn/count-digits-2", "ednn/count-digits-10"]
+COUNT = ["ednn/count-digits-1", "ednn/count-digits-2", "ednn/count-digits-10", "ednn/count-digits-2-occ",
+         "ednn/count-digits-2-occ-vs"]
 
 
 @pytest.mark.parametrize("name", COUNT)
