@@ -78,6 +78,9 @@ def _overlay_figure(models: dict, data: dict, out: Path) -> Path:
             ax.axhline(x.shape[-1] / 2, color="k", lw=0.5, ls="--")
             ax.axvline(x.shape[-1] / 2, color="k", lw=0.5, ls="--")
             shown = ", ".join(f"{t:.0f}->{p:.2f}" for t, p in zip(y[i].numpy(), pred))
+            if len(pred) > 3:  # ten classes do not fit a title: totals and the largest class error
+                shown = (f"total {y[i].sum():.0f}->{pred.sum():.2f}, "
+                         f"max class |error| {np.abs(pred - y[i].numpy()).max():.2f}")
             ax.set_title(f"{name.split('/')[1]} ({digits}) true->pred: {shown}", fontsize=7)
             ax.axis("off")
     fig.suptitle("density maps (per class colour) over 256 x 256 held-out test composites; dashed: the quadrant boxes")
