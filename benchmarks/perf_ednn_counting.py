@@ -5,7 +5,7 @@ Run:  PYTHONPATH=. .venv/bin/python benchmarks/perf_ednn_counting.py
 The paper's counting tile network (f = 8, c = 8, 64 filters, dense 1024, l = 10) with conv_padding='valid' and
 zero_background, timed two ways on the same weights and inputs, in this process, one thread: `EDNN` with its
 whole-image path (shared pixels convolved once) and the baseline that cuts every 24 x 24 tile and runs the network
-on each (`EDNN.tiles` + the net, what 'same' padding forces).  A training step (forward, backward, Adam) on a
+on each (`EDNN.tiled_contributions`, what 'same' padding forces).  A training step (forward, backward, Adam) on a
 batch of 32 canvases and inference on 256 x 256 and 1024 x 1024 images; REPEATS interleaved repeats, medians; the
 outputs of both paths are checked equal first.  Also the session-4 'same'-padding network's training step, the
 recipe the published session-4 models used.  Results: benchmarks/results/ednn_counting.json.
@@ -27,9 +27,7 @@ OUT = Path(__file__).parent / "results" / "ednn_counting.json"
 
 
 def tile_loop(m: EDNNTask, x: torch.Tensor) -> torch.Tensor:
-    X = m.ednn.tiles(x)
-    B, nh, nw = X.shape[:3]
-    return m.ednn.net(X.reshape(B * nh * nw, *X.shape[3:])).reshape(B, nh, nw, -1).sum(dim=(1, 2))
+    return m.ednn.tiled_contributions(x).sum(dim=(1, 2))
 
 
 def train_step(m, opt, x, y, fn):

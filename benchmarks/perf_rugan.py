@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -117,8 +118,6 @@ def main(quick: bool = False) -> dict:
     src = name if model is not None else "untrained RUGAN with the config's widths (no published checkpoint)"
     if model is None:
         model = RUGAN(train_temperatures=[1.0, 3.5], latent_channels=16, g_width=32, c_width=16).eval()
-    import os
-
     out = {"model": src, "threads": torch.get_num_threads(), "rows": [], "load_average_start": os.getloadavg()[0]}
     # tau_int at T_c vs L: measured where the budget allows 50 tau, the fitted z carries it to larger L
     tc = round(ising.T_C, 4)

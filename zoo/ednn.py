@@ -123,6 +123,10 @@ class EDNN(nn.Module):
         fully_conv = getattr(self.net, "fully_convolutional", None)
         if fully_conv is not None and fully_conv(self.focus):  # same outputs, shared pixels convolved once
             return self.net.dense_map(self.pad(self._check(x)), self.focus).permute(0, 2, 3, 1)
+        return self.tiled_contributions(x)
+
+    def tiled_contributions(self, x: torch.Tensor) -> torch.Tensor:
+        """`tile_contributions` by cutting every tile and running the network on each (any network)."""
         X = self.tiles(x)
         B, nh, nw = X.shape[:3]
         flat = X.reshape(B * nh * nw, *X.shape[3:])

@@ -18,12 +18,13 @@ from .common import paper_vs_ours_table
 
 COUNT = ["ednn/count-digits-1", "ednn/count-digits-2", "ednn/count-digits-10", "ednn/count-digits-2-occ",
          "ednn/count-digits-2-occ-vs"]
-PAPER_TABLE1 = {"digits-1": "100.00 % (L2151)", "digits-2": "100.00 % both classes (L2153)",
-                "digits-10": "98.08 % worst class, fives (L2155)",
-                "digits-2-occ": "84.82 / 88.50 % (4s / 8s; Table 1 d)",
-                "digits-2-occ-vs": "56.68 / 54.72 % (4s / 8s; Table 1 e)"}
 CLASS_COLOURS = ["tab:red", "tab:cyan", "tab:orange", "tab:green", "tab:purple", "tab:olive", "tab:pink",
                  "tab:blue", "tab:brown", "tab:gray"]
+
+
+def _paper_cell(card: dict) -> str:
+    """The card's paper numbers (zoo.ednn.PAPER, set at publication), e.g. '84.82 % (L2162 (MNIST-2-occ, 4s))'."""
+    return "; ".join(f"{100 * p['value']:.2f} % ({p['ref']})" for p in card.get("paper", [])) or "-"
 
 
 def _test_data(model, n: int):
@@ -134,7 +135,7 @@ def counting_section(out: Path, quick: bool = False) -> list[str]:
         per = ", ".join(f"{k.removeprefix('count_accuracy_digit')}: {100 * v:.1f} %" for k, v in met.items()
                         if k.startswith("count_accuracy_digit"))
         lines.append(f"| `{n}` | {a['canvas']} x {a['canvas']} | {m.card['training']['epochs']} | "
-                     f"{PAPER_TABLE1.get(a['dataset'], '-')} | {100 * met['count_accuracy_worst_class']:.2f} % | "
+                     f"{_paper_cell(m.card)} | {100 * met['count_accuracy_worst_class']:.2f} % | "
                      f"{per} |")
     if missing:
         lines += ["", "Not published: " + ", ".join(f"`{n}`" for n in missing) + "."]
