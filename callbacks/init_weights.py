@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from pytorch_lightning import Callback
 from pytorch_lightning.utilities import rank_zero_info
+
+from zoo.hub import load_lightning_checkpoint
 
 
 class InitWeights(Callback):
@@ -33,7 +34,8 @@ class InitWeights(Callback):
         p = Path(self.path)
         if not p.is_file():
             raise FileNotFoundError(f"InitWeights: {p} does not exist; train the stage it comes from first")
-        # our own Lightning checkpoint: it holds hyperparameters as well as tensors, so not weights_only
-        state = torch.load(p, map_location="cpu", weights_only=False)["state_dict"]
+        # the file is the user's: weights-only, so a crafted checkpoint cannot run code when loaded (ours hold
+        # tensors and primitives only and load this way)
+        state = load_lightning_checkpoint(p)["state_dict"]
         pl_module.load_state_dict(state, strict=self.strict)
         rank_zero_info(f"InitWeights: model weights loaded from {p}")

@@ -7,8 +7,53 @@ import sys
 LIGHTNING_VERBS = ("fit", "validate", "test", "predict")
 
 
+def resolve_config_args(args: list[str]) -> list[str]:
+    """`--config NAME` for a published config (`ising_cnn/8x8-classify`) -> its file, so an installed zoo trains
+    from a name as a checkout does from a path.  Paths that exist are passed through untouched."""
+    from zoo.paths import resolve_config
+
+    out, i = [], 0
+    while i < len(args):
+        a = args[i]
+        if a in ("-c", "--config") and i + 1 < len(args):
+            out += [a, resolve_config(args[i + 1])]
+            i += 2
+            continue
+        if a.startswith("--config="):
+            a = "--config=" + resolve_config(a.split("=", 1)[1])
+        out.append(a)
+        i += 1
+    return out
+
+
+def first_cause(message: str) -> str:
+    """The one line that says what is wrong, out of jsonargparse's nested report: the chain of keys down to the
+    innermost error.  'Parser key "model": ... Union subtypes ... Parser key "lr": Expected a float. Got value: abc'
+    -> 'model.lr: Expected a <class 'float'>. Got value: abc'."""
+    import re
+
+    keys, cause = [], None
+    structural = ("Does not validate against", "Subtypes:", "Errors:", "Given value", "- Expected a <class 'NoneType'>",
+                  "Not a valid subclass", "Problem with given class_path")
+    for raw in message.splitlines():
+        line = raw.strip()
+        line = line[2:] if line.startswith("- ") else line
+        m = re.match(r'Parser key "([^"]+)":\s*(.*)$', line)
+        if m:
+            keys.append(m.group(1))
+            if m.group(2):
+                cause = m.group(2)
+            continue
+        if line and not line.startswith(structural) and cause is None:
+            cause = line
+    if cause is None:
+        return message.strip().splitlines()[0] if message.strip() else message
+    path = ".".join(k for i, k in enumerate(keys) if k not in keys[:i])
+    return f"{path}: {cause}" if path else cause
+
+
 def lightning_main(args: list[str]) -> None:
-    from pytorch_lightning.cli import LightningCLI, SaveConfigCallback
+    from pytorch_lightning.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
     from datamodules.base import ZooDataModule
     from zoo.base import ZooTask
@@ -27,7 +72,31 @@ def lightning_main(args: list[str]) -> None:
                 resolved = yaml.safe_load(self.parser.dump(self.config, skip_none=False, skip_check=True))
                 trainer.logger.log_hyperparams({"config": resolved})
 
+    class ZooParser(LightningArgumentParser):
+        """Errors lead with their one-line cause; options are never abbreviated (`--trainer.max_epoch 1` must not
+        silently become max_epochs)."""
+
+        def __init__(self, *a, **kw):
+            kw["allow_abbrev"] = False
+            super().__init__(*a, **kw)
+
+        def error(self, message, ex=None):
+            if self.exit_on_error:  # nested parsers raise to their parent instead: only the final report is ours
+                sys.stderr.write(f"zoo: error: {first_cause(message)}\n  (details below)\n")
+            super().error(message, ex)
+
     class ZooCLI(LightningCLI):
+        def _prepare_subcommand_kwargs(self, subcommand: str) -> dict:
+            # A checkpoint is untrusted input: torch.load must never unpickle code from it (an http ckpt_path would
+            # default to weights_only=False in Lightning).  Our checkpoints hold tensors and primitives only.
+            kwargs = super()._prepare_subcommand_kwargs(subcommand)
+            if "weights_only" in kwargs:
+                if kwargs["weights_only"] is False:
+                    sys.exit("zoo: error: --weights_only false would unpickle code from the checkpoint; the zoo "
+                             "refuses it (its checkpoints load with weights_only=True)")
+                kwargs["weights_only"] = True
+            return kwargs
+
         def before_instantiate_classes(self) -> None:
             # Data facts flow from the DataModule to the model instead of being repeated in configs.
             # Each DataModule declares `model_links` {its init arg: the model's init arg}; a link is
@@ -50,7 +119,7 @@ def lightning_main(args: list[str]) -> None:
                 for cb in self.trainer.checkpoint_callbacks:
                     cb.save_last = False
 
-    ZooCLI(ZooTask, ZooDataModule, subclass_mode_model=True, subclass_mode_data=True,
+    ZooCLI(ZooTask, ZooDataModule, subclass_mode_model=True, subclass_mode_data=True, parser_class=ZooParser,
            save_config_callback=LogConfigCallback, save_config_kwargs={"overwrite": True},
            # args=None when they are the command line itself (LightningCLI warns when given both)
            args=None if args == sys.argv[1:] else args,
@@ -60,7 +129,14 @@ def lightning_main(args: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in LIGHTNING_VERBS:
-        lightning_main(argv)
+        try:
+            resolved = resolve_config_args(argv)
+        except ValueError as e:  # a --config that is neither a file nor a published name: one line, not a traceback
+            print(f"zoo: error: {e}", file=sys.stderr)
+            return 2
+        if argv == sys.argv[1:]:
+            sys.argv[1:] = resolved  # LightningCLI reads the command line itself when args is the command line
+        lightning_main(resolved)
         return 0
     from zoo import commands
 

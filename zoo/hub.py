@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from .paths import checkpoint_dirs, checkpoints_root
 from .registry import get_model_class, unknown_name_error
 
 __all__ = ["ChecksumError", "PublishedTable", "checkpoints_root", "list_pretrained", "get_card", "load_pretrained",
@@ -34,8 +35,10 @@ class ChecksumError(RuntimeError):
     """The weights file does not match the sha256 its card promises; nothing was loaded."""
 
 
-def checkpoints_root() -> Path:
-    return Path(os.environ.get("ZOO_CHECKPOINTS", Path(__file__).resolve().parent.parent / "checkpoints"))
+def _where() -> str:
+    """Where the hub looked, for messages: a user without checkpoints must learn how to point it elsewhere."""
+    return (f"looked in {', '.join(str(d) for d in checkpoint_dirs())}; set ZOO_CHECKPOINTS to a folder of "
+            "<model>/<variant>.json + .safetensors to use another")
 
 
 def sha256_file(path) -> str:
@@ -65,8 +68,17 @@ def list_pretrained(model: str | None = None) -> list[str]:
 def get_card(name: str) -> dict:
     cards = _cards()
     if name not in cards:
-        raise unknown_name_error("pretrained model", name, cards)
-    return json.loads(cards[name].read_text())
+        err = unknown_name_error("pretrained model", name, cards)
+        raise KeyError(f"{err.args[0]} ({_where()})" if not cards else err.args[0])
+    path = cards[name]
+    try:
+        card = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"card {path} of {name!r} is not readable JSON: {e}") from None
+    if not isinstance(card, dict) or not isinstance(card.get("sha256"), str) or len(card["sha256"]) != 64:
+        raise ValueError(f"card {path} of {name!r} has no valid 'sha256' (64 hex digits): the weights cannot be "
+                         "verified, so they are not loaded")
+    return card
 
 
 def _download(url: str, sha256: str) -> Path:
@@ -113,27 +125,64 @@ class PublishedTable(dict):
 def load_pretrained(name: str, map_location: str | torch.device = "cpu"):
     """The published model `name` ('model/variant') in eval mode, with its card as `.card`
     (a `PublishedTable` for table cards)."""
-    from safetensors.torch import load_file
-
+    device = _check_device(map_location)
     card = get_card(name)
     path = weights_path(name, card)
     got = sha256_file(path)
     if got != card["sha256"]:
         raise ChecksumError(f"{path} has sha256 {got} but the card of {name} says {card['sha256']}; refusing to load")
+    tensors = _load_safetensors(path, device)
     if card.get("kind") == "table":
-        table = PublishedTable(load_file(str(path), device=str(map_location)))
+        table = PublishedTable(tensors)
         table.card = card
         return table
+    for key in ("model", "init_args"):
+        if key not in card:
+            raise ValueError(f"card of {name!r} has no {key!r}: it cannot say which network to build")
     cls = get_model_class(card["model"])
     model = cls(**card["init_args"])
-    model.load_state_dict(load_file(str(path), device=str(map_location)))
+    model.load_state_dict(tensors)
     model.card = card
-    return model.to(map_location).eval()
+    return model.to(device).eval()
+
+
+def _check_device(map_location) -> torch.device:
+    """map_location as a device this machine has (a clear error instead of a CUDA traceback deep in safetensors)."""
+    try:
+        device = torch.device(map_location)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"map_location must be a device such as 'cpu' or 'cuda:0'; got {map_location!r} ({e})") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"map_location={map_location!r} but this machine has no CUDA device; use 'cpu'")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"map_location={map_location!r} but this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"map_location={map_location!r} but MPS is not available here; use 'cpu'")
+    return device
+
+
+def _load_safetensors(path: Path, device: torch.device) -> dict:
+    """safetensors only: the format holds tensors and a JSON header, never code.  Anything else (a pickle renamed
+    .safetensors, a truncated download) is refused with the file named, not unpickled."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device=str(device))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ValueError(f"{path} is not a valid safetensors file ({e}); refusing to load it") from None
 
 
 def load_lightning_checkpoint(path, map_location="cpu") -> dict:
-    """A Lightning .ckpt for resuming or publishing, loaded with weights_only=True (no pickled code)."""
-    return torch.load(path, map_location=map_location, weights_only=True)
+    """A Lightning .ckpt for resuming, publishing or `InitWeights`, loaded with weights_only=True: tensors and plain
+    containers only.  A checkpoint that needs pickled objects (code) is refused with the file named."""
+    import pickle
+
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise ValueError(f"{path} holds pickled objects that a weights-only load refuses (a checkpoint from "
+                         f"elsewhere could run code when unpickled); not loaded. {str(e).splitlines()[0]}") from None
 
 
 def _git_commit() -> str:
@@ -144,17 +193,35 @@ def _git_commit() -> str:
         return "unknown"
 
 
+def _publish_target(name: str, overwrite: bool) -> Path:
+    """checkpoints/<name>.safetensors, refusing to replace a published model unless asked, and refusing to write
+    into an installed package (its files are the release, and site-packages may be shared)."""
+    parts = name.split("/")
+    if len(parts) != 2 or not all(parts) or any(c in name for c in "\\:") or ".." in parts:
+        raise ValueError(f"name must be 'model/variant'; got {name!r}")
+    root = checkpoints_root()
+    from .paths import _PKG, source_checkout
+
+    if source_checkout() is None and root.resolve().is_relative_to(_PKG) and not os.environ.get("ZOO_CHECKPOINTS"):
+        raise ValueError(f"will not publish into the installed package ({root}); set ZOO_CHECKPOINTS to a folder of "
+                         "your own")
+    out = root / f"{name}.safetensors"
+    if not overwrite and (out.exists() or out.with_suffix(".json").exists()):
+        raise FileExistsError(f"{name} is already published at {out}; pass overwrite=True (`zoo publish --overwrite`) "
+                              "to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def publish_table(name: str, arrays: dict, *, settings: dict, metrics: list | None = None, paper: list | None = None,
-                  source: str = "", wall_time_s: float | None = None, notes: str = "", license: str = "MIT") -> Path:
+                  source: str = "", wall_time_s: float | None = None, notes: str = "", license: str = "MIT",
+                  overwrite: bool = False) -> Path:
     """Write `checkpoints/<name>.safetensors` (named arrays) and a card of kind 'table'."""
     from safetensors.torch import save_file
 
     model_name = name.split("/")[0]
     get_model_class(model_name)  # the table belongs to a registered model
-    if "/" not in name:
-        raise ValueError(f"name must be 'model/variant'; got {name!r}")
-    out = checkpoints_root() / f"{name}.safetensors"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = _publish_target(name, overwrite)
     save_file({k: torch.as_tensor(v).contiguous() for k, v in arrays.items()}, str(out))
     card = {"name": name, "model": model_name, "kind": "table", "settings": settings, "metrics": metrics or [],
             "paper": paper or [], "dataset": {},
@@ -168,20 +235,19 @@ def publish_table(name: str, arrays: dict, *, settings: dict, metrics: list | No
 
 
 def publish(ckpt: str, name: str, config: str | None = None, metrics: list | None = None, paper: list | None = None,
-            dataset: dict | None = None, training: dict | None = None, notes: str = "", license: str = "MIT") -> Path:
+            dataset: dict | None = None, training: dict | None = None, notes: str = "", license: str = "MIT",
+            overwrite: bool = False) -> Path:
     """Write `checkpoints/<name>.safetensors` and its card from a Lightning checkpoint."""
     from safetensors.torch import save_file
 
     model_name = name.split("/")[0]
     cls = get_model_class(model_name)
-    if "/" not in name:
-        raise ValueError(f"name must be 'model/variant'; got {name!r}")
+    out = _publish_target(name, overwrite)
     state = load_lightning_checkpoint(ckpt)
     # LightningCLI stores its own keys (`_class_path`, `_instantiator`) beside the init args
     init_args = {k: v for k, v in state["hyper_parameters"].items() if not k.startswith("_")}
     model = cls(**init_args)
     model.load_state_dict(state["state_dict"])
-    out = checkpoints_root() / f"{name}.safetensors"
     out.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out))
     import pytorch_lightning

@@ -186,9 +186,10 @@ def write_report(out_dir, quick: bool = False) -> Path:
         data_args = card["dataset"]["init_args"]
         from zoo.rugan import ROWS_FILE
 
-        saved = json.loads(Path(ROWS_FILE).read_text()) if Path(ROWS_FILE).exists() else {}
+        rows_file = RESULTS / ROWS_FILE  # written by `zoo publish` in the checkout
+        saved = json.loads(rows_file.read_text()) if rows_file.exists() else {}
         if saved.get("sha256") == card["sha256"] and not quick:
-            rows, source = saved["rows"], f"the rows measured at publish (`{ROWS_FILE}`)"
+            rows, source = saved["rows"], f"the rows measured at publish (`benchmarks/results/{ROWS_FILE}`)"
         else:
             rows = evaluation_rows(model, data_args, seed=2024, quick=quick, progress=True)
             source = "fresh samples (new MC and GAN draws, seed 2024)" + (" quick" if quick else "")

@@ -15,6 +15,8 @@ import numpy as np
 
 from callbacks.plotting import plt, save
 
+from .common import RESULTS
+
 
 def em_rows(model=None, data_args: dict | None = None, quick: bool = False, seed: int | None = None,
             path: str | None = None) -> dict:
@@ -29,7 +31,7 @@ def em_rows(model=None, data_args: dict | None = None, quick: bool = False, seed
         data_args = dict(data_args)
         rows = em_evaluation_rows(model, data_args, seed=seed, quick=quick)
         return {"rows": rows, "train_windows": data_args.get("train_windows") or DEFAULT_WINDOWS}
-    d = json.loads(Path(path or EM_ROWS_FILE).read_text())
+    d = json.loads(Path(path or RESULTS / EM_ROWS_FILE).read_text())
     d["train_windows"] = d.get("train_windows") or DEFAULT_WINDOWS
     return d
 
@@ -122,9 +124,10 @@ def em_section(out_dir, quick: bool = False) -> list[str]:
         return lines + [f"**`{EM_NAME}` is not published yet.** Train and publish it with:", ""] + cmds
     model = zoo.load_pretrained(EM_NAME)
     card = model.card
-    saved = json.loads(Path(EM_ROWS_FILE).read_text()) if Path(EM_ROWS_FILE).exists() else {}
+    rows_file = RESULTS / EM_ROWS_FILE  # written by `zoo publish` in the checkout
+    saved = json.loads(rows_file.read_text()) if rows_file.exists() else {}
     if saved.get("sha256") == card["sha256"] and not saved.get("quick") and not quick:
-        data, source = em_rows(path=EM_ROWS_FILE), f"the rows measured at publish (`{EM_ROWS_FILE}`)"
+        data, source = em_rows(path=rows_file), f"the rows measured at publish (`benchmarks/results/{EM_ROWS_FILE}`)"
     else:
         data = em_rows(model=model, quick=quick, seed=2024)
         source = "fresh samples (seed 2024)" + (" quick: coarser grid, fewer samples" if quick else "")
