@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import pickle
 import sys
 
 LIGHTNING_VERBS = ("fit", "validate", "test", "predict")
@@ -86,16 +87,21 @@ def lightning_main(args: list[str]) -> None:
             super().error(message, ex)
 
     class ZooCLI(LightningCLI):
-        def _prepare_subcommand_kwargs(self, subcommand: str) -> dict:
-            # A checkpoint is untrusted input: torch.load must never unpickle code from it (an http ckpt_path would
-            # default to weights_only=False in Lightning).  Our checkpoints hold tensors and primitives only.
-            kwargs = super()._prepare_subcommand_kwargs(subcommand)
-            if "weights_only" in kwargs:
-                if kwargs["weights_only"] is False:
+        def _parse_ckpt_path(self) -> None:
+            # A checkpoint is untrusted input: torch.load must never unpickle code from it.  Lightning reads
+            # --ckpt_path here (weights-only) and again in the Trainer, where an http path would default to
+            # weights_only=False; our checkpoints hold tensors and primitives only, so weights-only is always right.
+            sub = self.config.get("subcommand")
+            if sub and "weights_only" in self.config[sub]:
+                if self.config[sub].get("weights_only") is False:
                     sys.exit("zoo: error: --weights_only false would unpickle code from the checkpoint; the zoo "
                              "refuses it (its checkpoints load with weights_only=True)")
-                kwargs["weights_only"] = True
-            return kwargs
+                self.config[sub]["weights_only"] = True
+            try:
+                super()._parse_ckpt_path()
+            except pickle.UnpicklingError as e:
+                sys.exit(f"zoo: error: --ckpt_path {self.config[sub].get('ckpt_path')} holds pickled objects that a "
+                         f"weights-only load refuses (it could run code); not loaded. {str(e).splitlines()[0]}")
 
         def before_instantiate_classes(self) -> None:
             # Data facts flow from the DataModule to the model instead of being repeated in configs.
