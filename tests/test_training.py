@@ -1,6 +1,7 @@
 """Training end to end, in subprocesses: a SIGKILLed fit resumed from last.ckpt ends with the same
 weights as an uninterrupted one, and a 2-process DDP fit on CPU (gloo) through `zoo fit` reaches
-the same test accuracy as a 1-process fit, measured with `zoo test`."""
+the same test accuracy as a 1-process fit, measured with `zoo test`, with validation on in both fits (the
+per-family DDP checks of validation and test metrics are in tests/test_ddp.py)."""
 from __future__ import annotations
 
 import csv
@@ -128,16 +129,20 @@ def _tiny_config(path: Path) -> Path:
     path.write_text(yaml.safe_dump({
         "seed_everything": 0,
         "trainer": {"max_epochs": 12, "logger": False, "enable_progress_bar": False, "enable_model_summary": False,
-                    "num_sanity_val_steps": 0, "limit_val_batches": 0,
+                    # validation on (2 batches of 256 per rank and epoch: enough to run the DDP metric sync, in
+                    # particular the gathered median, every epoch); the monitor fails the fit if it is not logged
+                    "num_sanity_val_steps": 0, "limit_val_batches": 2,
                     "callbacks": [{"class_path": "pytorch_lightning.callbacks.ModelCheckpoint",
-                                   "init_args": {"save_last": True}}]},
+                                   "init_args": {"save_last": True}},
+                                  {"class_path": "pytorch_lightning.callbacks.ModelCheckpoint",
+                                   "init_args": {"filename": "best", "monitor": "val/energy_median_abs_error"}}]},
         "model": {"class_path": "zoo.ising_cnn.IsingCNN",
                   "init_args": {"task": "classify", "reducing_filters": 8, "nonreducing_filters": 8, "fc_width": 64,
                                 "optimizer": "adam", "lr": 0.005, "lr_schedule": "cosine", "padding": "circular"}},
         "data": {"class_path": "datamodules.ising.IsingDataModule",
                  "init_args": {"L": 4, "sampling": "targeted", "n_samples": 3000, "shard_size": 50, "eval_on": "all",
                                "val_fraction": 0.0, "test_fraction": 0.0, "batch_size": 64, "progress": False,
-                               "gen_workers": 1}},
+                               "gen_workers": 1, "eval_batch_size": 256}},
     }))
     return path
 

@@ -7,7 +7,10 @@ from torchmetrics.utilities import dim_zero_cat
 
 
 class MedianAbsoluteError(Metric):
-    """Median |pred - target|: what the thesis papers call "MAE" (spec: things easy to get wrong #1)."""
+    """Median |pred - target|: what the thesis papers call "MAE" (spec: things easy to get wrong #1).
+
+    Under DDP the per-sample errors of all ranks are gathered (`dist_reduce_fx="cat"`) and ONE median is
+    taken over the union: a mean of per-rank medians is not the median."""
 
     full_state_update = False
     higher_is_better = False
@@ -20,4 +23,30 @@ class MedianAbsoluteError(Metric):
         self.errors.append((preds.detach().flatten() - target.detach().flatten()).abs().float())
 
     def compute(self) -> torch.Tensor:
-        return torch.quantile(dim_zero_cat(self.errors), 0.5) if self.errors else torch.tensor(float("nan"))
+        # a list of per-batch tensors on one process; after a DDP sync torchmetrics has already
+        # concatenated the gathered states into one tensor (so `if self.errors` would be ambiguous)
+        errors = self.errors
+        if isinstance(errors, list):
+            errors = dim_zero_cat(errors) if errors else torch.zeros(0, device=self.device)
+        return torch.quantile(errors, 0.5) if errors.numel() else torch.tensor(float("nan"), device=self.device)
+
+
+class GatheredRows(Metric):
+    """Per-sample rows (n, k) kept for a statistic that is not a sum (a median, a per-label mean of a
+    ratio): under DDP `compute()` returns the rows of ALL ranks, concatenated, so the caller computes the
+    statistic once over the whole evaluation set instead of averaging per-rank values."""
+
+    full_state_update = False
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.add_state("rows", default=[], dist_reduce_fx="cat")
+
+    def update(self, rows: torch.Tensor) -> None:
+        self.rows.append(rows.detach().double())
+
+    def compute(self) -> torch.Tensor:
+        rows = self.rows
+        if isinstance(rows, list):  # one process (after a DDP sync torchmetrics hands back one tensor)
+            rows = dim_zero_cat(rows) if rows else torch.zeros(0, device=self.device, dtype=torch.float64)
+        return rows

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import ZooTask
+from .metrics import GatheredRows
 from .registry import register_model
 
 LABEL_KINDS = ("temperature", "em")
@@ -186,7 +187,6 @@ class RUGAN(ZooTask):
         self.generator = Generator(self.n_labels, hp.latent_channels, hp.g_width)
         self.critic = Critic(self.n_labels, hp.c_width, hp.dropout)
         self.register_buffer("generator_steps", torch.zeros((), dtype=torch.long))
-        self._val = {}
 
     def configure_optimizers(self):
         hp = self.hparams
@@ -338,8 +338,30 @@ class RUGAN(ZooTask):
                      on_epoch=False, batch_size=len(x))
 
     # -- validation: per-label <e>, <|m|> of generated vs real at the val labels --------------------
+    # Per-sample rows go into a GatheredRows metric: under DDP the statistics below are computed once over
+    # the rows of all ranks (a mean of per-rank medians or per-rank label means would not be the statistic).
+    def configure_metrics(self) -> None:
+        self.eval_rows = GatheredRows()
+
     def on_validation_epoch_start(self):
-        self._val = {}
+        self.eval_rows.reset()
+
+    @property
+    def _val(self) -> dict:
+        """{(kind, T): [count, sum e, sum |m|]}, kind 'real' or 'fake', of this process's temperature-model rows so
+        far (callbacks.rugan_figures draws it; no collective here, so under DDP it is this rank's share only)."""
+        rows = self.eval_rows.rows
+        if isinstance(rows, list):
+            rows = torch.cat(rows) if rows else torch.zeros(0, 5, dtype=torch.float64)
+        if self.hparams.labels != "temperature" or not len(rows):
+            return {}
+        out = {}
+        for T in rows[:, 0].unique():
+            r = rows[rows[:, 0] == T].cpu()
+            for kind, c in (("real", 1), ("fake", 3)):
+                out[(kind, float(T))] = torch.stack([torch.tensor(float(len(r)), dtype=torch.float64),
+                                                     r[:, c].sum(), r[:, c + 1].sum()])
+        return out
 
     def validation_step(self, batch, batch_idx):
         x, labels = batch
@@ -348,14 +370,11 @@ class RUGAN(ZooTask):
             return self._em_validation_step(labels, L)
         fake = self.sample(len(x), L=L, **self._label_kwargs(labels), extrapolate=True).to(torch.float32)
         N = L * L
-        for name, s in (("real", x), ("fake", fake)):
+        cols = [labels.reshape(len(labels), -1)[:, 0].to(self.device, torch.float64)]
+        for s in (x, fake):  # columns: T, e_real, |m|_real, e_fake, |m|_fake
             s = s.to(self.device, torch.float32)
-            e = -(s * torch.roll(s, 1, -1) + s * torch.roll(s, 1, -2)).sum((-2, -1)) / N
-            m = s.mean((-2, -1)).abs()
-            for key in labels.unique().tolist():
-                sel = labels.reshape(len(labels), -1)[:, 0] == key
-                acc = self._val.setdefault((name, key), torch.zeros(3, dtype=torch.float64))
-                acc += torch.stack([sel.sum(), e[sel.to(e.device)].sum(), m[sel.to(e.device)].sum()]).double().cpu()
+            cols += [-(s * torch.roll(s, 1, -1) + s * torch.roll(s, 1, -2)).sum((-2, -1)) / N, s.mean((-2, -1)).abs()]
+        self.eval_rows.update(torch.stack([c.double() for c in cols], -1))
 
     def _em_validation_step(self, labels: torch.Tensor, L: int) -> None:
         """(E/L^2, m) model: generate at the batch's labels and keep |realized - requested| per sample."""
@@ -363,30 +382,29 @@ class RUGAN(ZooTask):
         s = self.sample(len(lab), L=L, **self._label_kwargs(lab), extrapolate=True).to(self.device, torch.float32)
         e = -(s * torch.roll(s, 1, -1) + s * torch.roll(s, 1, -2)).sum((-2, -1)) / (L * L)
         m = s.mean((-2, -1))
-        for k, v in (("e", (e - lab[:, 0]).abs()), ("m", (m - lab[:, 1]).abs())):
-            self._val.setdefault(k, []).append(v.detach().cpu())
+        # columns: |e error|, |m error|, requested E/L^2, requested m
+        self.eval_rows.update(torch.stack([(e - lab[:, 0]).abs(), (m - lab[:, 1]).abs(), lab[:, 0], lab[:, 1]], -1))
 
-    def _em_validation_epoch_end(self) -> None:
-        for k in ("e", "m"):
-            if self._val.get(k):
-                v = torch.cat(self._val[k])
-                self.log(f"val/median_abs_error_{k}", float(v.median()), sync_dist=True)
-                self.log(f"val/mean_abs_error_{k}", float(v.mean()), sync_dist=True)
+    def eval_stats(self, rows: torch.Tensor) -> dict:
+        """The validation metrics from the rows of the whole evaluation set (see validation_step)."""
+        if not len(rows):
+            return {}
+        if self.hparams.labels == "em":
+            return {f"val/{s}_abs_error_{k}": float(torch.quantile(v, 0.5) if s == "median" else v.mean())
+                    for k, v in (("e", rows[:, 0]), ("m", rows[:, 1])) for s in ("median", "mean")}
+        de, dm = [], []
+        for key in rows[:, 0].unique():
+            r = rows[rows[:, 0] == key].mean(0)
+            de.append(float((r[1] - r[3]).abs()))
+            dm.append(float((r[2] - r[4]).abs()))
+        return {"val/mean_abs_de": float(np.mean(de)), "val/mean_abs_dm": float(np.mean(dm)),
+                "val/max_abs_de": float(np.max(de))}
 
     def on_validation_epoch_end(self):
-        if self.hparams.labels == "em":
-            return self._em_validation_epoch_end()
-        keys = sorted({k for _, k in self._val})
-        if not keys:
-            return
-        de, dm = [], []
-        for k in keys:
-            r, f = self._val[("real", k)], self._val[("fake", k)]
-            de.append(abs(r[1] / r[0] - f[1] / f[0]))
-            dm.append(abs(r[2] / r[0] - f[2] / f[0]))
-        self.log("val/mean_abs_de", float(np.mean(de)), sync_dist=True)
-        self.log("val/mean_abs_dm", float(np.mean(dm)), sync_dist=True)
-        self.log("val/max_abs_de", float(np.max(de)), sync_dist=True)
+        rows = self.eval_rows.compute()  # all ranks' rows: the values are global, no further sync
+        self.eval_rows.reset()
+        for k, v in self.eval_stats(rows).items():
+            self.log(k, v)
 
     def _label_kwargs(self, labels: torch.Tensor) -> dict:
         if self.hparams.labels == "temperature":
@@ -398,7 +416,7 @@ class RUGAN(ZooTask):
         return self.validation_step(batch, batch_idx)
 
     def on_test_epoch_start(self):
-        self._val = {}
+        self.eval_rows.reset()
 
     def on_test_epoch_end(self):
         self.on_validation_epoch_end()
