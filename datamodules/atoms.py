@@ -91,7 +91,7 @@ class AtomsDataModule(ZooDataModule):
                  data_dir: str | None = None, gen_workers: int | None = None, progress: bool = True,
                  eval_batch_size: int | None = None):
         super().__init__(batch_size=batch_size, num_workers=num_workers, data_dir=data_dir, gen_workers=gen_workers,
-                         progress=progress, eval_batch_size=eval_batch_size or 64)
+                         progress=progress, eval_batch_size=64 if eval_batch_size is None else eval_batch_size)
         units, transfer, n_transfer = [int(u) for u in units], [int(m) for m in transfer], [int(n) for n in n_transfer]
         if int(cell_px) != cell_px or cell_px < 8:
             raise ValueError(f"cell_px must be an integer >= 8; got {cell_px!r}")

@@ -51,10 +51,11 @@ class ZooDataModule(pl.LightningDataModule):
     def __init__(self, batch_size: int = 256, num_workers: int = 0, data_dir: str | None = None,
                  gen_workers: int | None = None, progress: bool = True, eval_batch_size: int | None = None):
         super().__init__()
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1; got {batch_size}")
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size or 4 * batch_size
+        from zoo.validation import optional_positive_int, positive_int  # lazy: zoo imports datamodules
+
+        # batch_size 2.5 or eval_batch_size -1 reached the DataLoader as a raw traceback
+        self.batch_size = positive_int(batch_size, "batch_size")
+        self.eval_batch_size = optional_positive_int(eval_batch_size, "eval_batch_size") or 4 * self.batch_size
         self.num_workers = num_workers
         self.data_dir = data_dir
         self.gen_workers = gen_workers

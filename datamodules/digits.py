@@ -166,7 +166,7 @@ class DigitCountingDataModule(ZooDataModule):
                  num_workers: int = 0, data_dir: str | None = None, gen_workers: int | None = None,
                  progress: bool = True, eval_batch_size: int | None = None):
         super().__init__(batch_size=batch_size, num_workers=num_workers, data_dir=data_dir, gen_workers=gen_workers,
-                         progress=progress, eval_batch_size=eval_batch_size or 8)
+                         progress=progress, eval_batch_size=8 if eval_batch_size is None else eval_batch_size)
         if dataset not in DATASETS:
             raise ValueError(f"dataset must be one of {sorted(DATASETS)}; got {dataset!r}")
         if canvas < 28 or test_canvas < 28:

@@ -126,6 +126,26 @@ def energy_bounds(m, L: int) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
+def em_feasible(e, m, L: int) -> np.ndarray:
+    """True where some periodic L x L configuration has (E/L^2, m) = (e, m), up to the lattice's resolution.
+
+    m is first taken to the nearest magnetization the lattice has (k = round(N (1 - |m|) / 2) minority spins,
+    N = L^2, as `energy_bounds` does); then e must lie in that magnetization's exact energy envelope
+    [lo, hi] (`energy_bounds`: lo is attained by the minority spins in a minimum-boundary cluster or band, hi by
+    isolated minority spins on one sublattice), widened by half an energy-level spacing 2/N so a request
+    rounds to its nearest level.  Also |e| <= 2 and |m| <= 1.  So e.g. e = -2 needs |m| = 1 (m = 0: lo =
+    -2 + 4/L, the two-domain band), and e = 2 needs m = 0 (hi = 2 - 4|m|).  A point inside the envelope but
+    between the levels that k minority spins can reach passes: the generator is asked to interpolate there,
+    not to do the impossible.  Checked against exact enumeration of L = 4 in tests/zoo/test_bad_input.py."""
+    e = np.asarray(e, dtype=np.float64)
+    m = np.asarray(m, dtype=np.float64)
+    N = L * L
+    tol = 1e-9
+    lo, hi = energy_bounds(np.clip(m, -1, 1), L)
+    half = 2.0 / N
+    return (np.abs(e) <= 2 + tol) & (np.abs(m) <= 1 + tol) & (e >= lo - half - tol) & (e <= hi + half + tol)
+
+
 def em_grid(L: int, de: float, dm: float) -> np.ndarray:
     """The query grid (n, 2) of (E/L^2, m): every grid point that some L x L configuration has
     (inside `energy_bounds`, on an allowed energy level and magnetization of the lattice)."""
@@ -163,7 +183,8 @@ class IsingEMDataModule(ZooDataModule):
     """
 
     name = "ising-em"
-    model_links = {}
+    # the model warns when asked for labels outside the windows it was trained on
+    model_links = {"train_windows": "train_windows"}
 
     def __init__(self, L: int = 16, per_level: int = 800, shard_size: int = 10,
                  train_windows: list[list[float]] | None = None, val_fraction: float = 0.0625,

@@ -10,6 +10,8 @@ import functools
 import pytorch_lightning as pl
 import torch
 
+from .validation import positive_int
+
 OPTIMIZERS = ("adam", "adadelta_tf", "sgd")
 SCHEDULES = ("constant", "cosine")
 
@@ -78,6 +80,7 @@ class ZooTask(pl.LightningModule):
     @torch.no_grad()
     def batched_forward(self, x: torch.Tensor, batch_size: int) -> torch.Tensor:
         """forward() over a large input in chunks (domain methods take whole datasets)."""
+        batch_size = positive_int(batch_size, "batch_size")  # 0 or less: a raw range() error otherwise
         if not len(x):
             return x.new_zeros(0)
         return torch.cat([self(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])

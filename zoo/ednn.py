@@ -26,6 +26,7 @@ import torch.nn.functional as F
 import torchmetrics
 from torch import nn
 
+from . import validation
 from .base import ZooTask
 from .metrics import MedianAbsoluteError
 from .registry import register_model
@@ -35,6 +36,8 @@ PADDINGS = ("circular", "zeros")
 # (datamodules.atoms: -368 eV per 64 x 64 cell of 0.2 Angstrom pixels, -2.25 eV / Angstrom^2); an initial value only
 ATOMS_REF_EV_PER_PIXEL = -0.09
 NETS = ("ising_mlp", "count_cnn", "atoms_cnn")
+# float count images must be on the training scale [0, 1]; the slack admits resampling overshoot
+IMAGE_RANGE_TOL = 1e-3
 
 
 # ===================================================================================== the wrapper
@@ -416,7 +419,8 @@ class EDNNTask(ZooTask):
         if self.is_atoms:
             return self.predict_atoms_energy(spins, batch_size=batch_size)
         x = self._spins(spins)
-        bs = batch_size or max(1, (1 << 18) // x[0].numel())
+        bs = validation.optional_positive_int(batch_size, "batch_size")
+        bs = bs or max(1, (1 << 18) // max(1, x.shape[1:].numel()))  # shape[1:]: an empty batch has no x[0]
         return self.batched_forward(x, bs)
 
     @torch.no_grad()
@@ -466,7 +470,8 @@ class EDNNTask(ZooTask):
         """Total energy (eV) of (B, H, W) V(x, y) images rendered at the training pixel size
         (`datamodules.physics.atoms.render`), any H, W that are multiples of the focus -> (B,)."""
         x = self._atoms_images(images)
-        bs = batch_size or max(1, (1 << 17) // x[0].numel())
+        bs = validation.optional_positive_int(batch_size, "batch_size")
+        bs = bs or max(1, (1 << 17) // max(1, x.shape[1:].numel()))  # shape[1:]: an empty batch has no x[0]
         return self.batched_forward(x, bs)
 
     # -- domain API: counting -------------------------------------------------------------------
@@ -486,6 +491,12 @@ class EDNNTask(ZooTask):
             raise ValueError("images contain NaN or inf")
         if x.dtype == torch.uint8:
             x = x.float() / 255.0
+        elif x.numel() and (x.min() < -IMAGE_RANGE_TOL or x.max() > 1 + IMAGE_RANGE_TOL):
+            # the network learned [0, 1] grey levels (uint8 / 255, datamodules.digits); float 0-255 pictures
+            # (or any other scale) would be counted as ~255x brighter digits and answered with nonsense
+            raise ValueError(f"images must be uint8 (0-255, rescaled here) or float in [0, 1] (the training "
+                             f"scale); got float values in [{float(x.min()):.4g}, {float(x.max()):.4g}] - "
+                             f"divide 0-255 pictures by 255 or pass them as uint8")
         return x.to(self.device, self.dtype)
 
     @torch.no_grad()
@@ -506,8 +517,10 @@ class EDNNTask(ZooTask):
     @torch.no_grad()
     def region_count(self, images, box: tuple[int, int, int, int]) -> torch.Tensor:
         """Sum of the density map inside box = (top, left, bottom, right) in pixels -> (B, l)."""
-        top, left, bottom, right = box
-        return self.density_map(images)[..., top:bottom, left:right].sum(dim=(-2, -1))
+        D = self.density_map(images)
+        # a reversed or out-of-image box slices to nothing (or wraps with negative indices) and sums to 0
+        top, left, bottom, right = validation.box(box, *D.shape[-2:])
+        return D[..., top:bottom, left:right].sum(dim=(-2, -1))
 
 
 class _RoundedCountAccuracy(torchmetrics.Metric):

@@ -14,6 +14,7 @@ from torch import nn
 
 from datamodules.physics import ising
 
+from . import validation as V
 from .base import ZooTask
 from .layers import reducing_stack
 from .metrics import MedianAbsoluteError
@@ -94,6 +95,8 @@ class IsingCNN(ZooTask):
 
     def forward(self, spins: torch.Tensor) -> torch.Tensor:
         """(B, L, L) float spins -> logits (B, n_levels) or a scaled scalar (B,)."""
+        # another lattice side would be upscaled by another factor and answered as if it were L x L
+        V.spatial_size(spins, self.L, "spins", f"this model is trained on {self.L}x{self.L} lattices")
         r = self.hparams.input_size // spins.shape[-1]
         x = spins.to(self.dtype).unsqueeze(1)
         x = x.repeat_interleave(r, dim=-2).repeat_interleave(r, dim=-1)  # lossless upscaling by repetition
@@ -148,6 +151,8 @@ class IsingCNN(ZooTask):
         if self.hparams.task == "magnetization":
             raise ValueError("this model predicts magnetization; load an energy model (task 'classify' or 'energy')")
         out = self._batched(spins, batch_size)
+        if not len(out):  # an empty batch: (0,) energies, like every predict_* method
+            return out.new_zeros(0)
         return self.levels[out.argmax(-1)] if self.hparams.task == "classify" else out * self.target_scale
 
     def predict_magnetization(self, spins, batch_size: int = 8192) -> torch.Tensor:
@@ -165,6 +170,14 @@ class IsingCNN(ZooTask):
         """
         from datamodules.physics import nn_mc
 
+        # T <= 0 or NaN would give a Boltzmann weight exp(-E/T) of the wrong sign or 0/0 (T = -1 "works"
+        # and answers the T = +1 curve of the inverted spectrum)
+        temps = V.positive_finite_array(temps, "temps")
+        if temps.ndim > 1:
+            raise ValueError(f"temps must be a scalar or a 1-D list of temperatures; got shape {temps.shape}")
+        if magnetization_model is not None and magnetization_model.L != self.L:
+            raise ValueError(f"magnetization_model must be trained on the same L={self.L}; "
+                             f"got L={magnetization_model.L}")
         energy_fn = lambda s: self.predict_energy(s).cpu().numpy()  # noqa: E731
         mag_fn = (lambda s: magnetization_model.predict_magnetization(s).cpu().numpy()) if magnetization_model else None  # noqa: E731
         if self.L == 4:

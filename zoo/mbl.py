@@ -31,6 +31,7 @@ from torch import nn
 from datamodules.mbl import PHASES
 from datamodules.physics import spin_chain as sc
 
+from . import validation
 from .base import ZooTask
 from .registry import register_model
 
@@ -139,6 +140,9 @@ class MBLClassifier(ZooTask, metaclass=_KindDispatch):
 
     def forward(self, spectra: torch.Tensor) -> torch.Tensor:
         """(B, 2^|A|) descending rho_A eigenvalues -> logits (B, 3) in the order (PM, SG, thermal)."""
+        # a spectrum of another region size reaches the first Linear layer as a raw matmul error
+        validation.last_dim(spectra, self.n_features, "spectra",
+                            f"rho_A eigenvalues of a {self.hparams.region_size}-site middle region")
         return self.net(self.features(spectra))
 
     def training_step(self, batch, batch_idx):

@@ -32,6 +32,7 @@ from torch import nn
 
 from datamodules.gaussians import mode_collapse_metric, nearest_mode, ring_modes
 
+from . import validation
 from .base import ZooTask
 from .registry import register_model
 
@@ -213,6 +214,7 @@ class ParticleGAN(ZooTask):
     # -- physics --------------------------------------------------------------------------------
     def critic_objective(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """L_N = <D>_data - <D>_gen - (l2/2) sum phi^2 (maximized by the critic)."""
+        validation.last_dim(x, 2, "x", "points of the plane")
         reg = sum((p * p).sum() for p in self.discriminator.parameters())
         return self(real).mean() - self(fake).mean() - 0.5 * self.hparams.l2 * reg
 
@@ -305,6 +307,7 @@ class ParticleGAN(ZooTask):
 
 
 # The paper's numbers for each published variant (thesis line references).
+        n = validation.count(n, "n")  # n < 0 or 2.5 would be a raw torch error; n = 0 gives (0, 2)
 _TRIVIAL_COUNTS = [243, 255, 250, 249, 249, 251, 251, 252]  # L1219
 PAPER = {
     "8gauss-trivial": [

@@ -22,12 +22,14 @@ generator are ours (the thesis gives no layer lists, L3154).  The critic stays i
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import validation
 from .base import ZooTask
 from .metrics import GatheredRows
 from .registry import register_model
@@ -129,6 +131,9 @@ class RUGAN(ZooTask):
         train_temperatures: the training temperatures (`zoo fit` links them from the DataModule);
             they define the default `label_range` and the range outside which `sample()` refuses to
             extrapolate unless asked.
+        train_windows: the (E/L^2, m) model's training windows [[e_lo, e_hi, m_lo, m_hi], ...] (`zoo fit` links
+            them from the DataModule); `sample()` warns for labels outside them.  Default: the published card's
+            windows, else `datamodules.rugan_em.DEFAULT_WINDOWS` (the DataModule's default).
         label_range: [lo, hi] of the temperature normalization (default: min/max of train_temperatures).
         latent_channels, g_width, c_width: ours (thesis: not given, L3154).
         dropout: critic dropout in the two down-sampling blocks (paper 0.25, L3152).
@@ -142,11 +147,17 @@ class RUGAN(ZooTask):
             augmented by rotations, L3218).
     """
 
+    # critic and generator steps each backpropagate through one network, so plain DDP's reducer would stop at
+    # "parameters that were not used"; `zoo fit --trainer.strategy ddp` switches these models to the variant
+    # that allows it (zoo.cli)
+    ddp_find_unused_parameters = True
+
     def __init__(self, labels: str = "temperature", train_temperatures: list[float] | None = None,
                  label_range: list[float] | None = None, latent_channels: int = 16, g_width: int = 32,
                  c_width: int = 32, dropout: float = 0.25, lambda_gp: float = 10.0, lambda_ct: float = 2.0,
                  n_critic: int = 10, lr: float = 1e-4, betas: list[float] = (0.0, 0.9), augment: bool = True,
-                 lr_final: float | None = None, decay_start: int = 0, decay_steps: int = 0):
+                 lr_final: float | None = None, decay_start: int = 0, decay_steps: int = 0,
+                 train_windows: list[list[float]] | None = None):
         if labels not in LABEL_KINDS:
             raise ValueError(f"labels must be one of {LABEL_KINDS}; got {labels!r}")
         if labels == "temperature":
@@ -158,6 +169,12 @@ class RUGAN(ZooTask):
             if len(label_range) != 2 or not 0 < label_range[0] < label_range[1]:
                 raise ValueError(f"label_range must be [lo, hi] with 0 < lo < hi; got {label_range}")
             label_range = [float(v) for v in label_range]
+        if train_windows is not None:
+            if labels != "em":
+                raise ValueError("train_windows applies to the (E/L^2, m) model (labels='em') only")
+            from datamodules.rugan_em import check_windows
+
+            train_windows = check_windows(train_windows)
         if n_critic < 1:
             raise ValueError(f"n_critic must be >= 1; got {n_critic}")
         if min(latent_channels, g_width, c_width) < 1 or not 0 <= dropout < 1:
@@ -171,7 +188,7 @@ class RUGAN(ZooTask):
                           latent_channels=latent_channels, g_width=g_width, c_width=c_width, dropout=dropout,
                           lambda_gp=lambda_gp, lambda_ct=lambda_ct, n_critic=n_critic, betas=[float(b) for b in betas],
                           augment=augment, lr_final=lr_final, decay_start=int(decay_start),
-                          decay_steps=int(decay_steps))
+                          decay_steps=int(decay_steps), train_windows=train_windows)
         super().__init__(optimizer="adam", lr=lr)
         self.automatic_optimization = False
 
@@ -214,6 +231,13 @@ class RUGAN(ZooTask):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Raw generator output in (-1, 1) for latent z (B, C_z, l, l) and physical labels."""
+        C = self.hparams.latent_channels
+        if z.dim() != 4 or z.shape[1] != C:
+            raise ValueError(f"z must have shape (B, {C}, l, l) (latent_channels={C}; `latent(n, L)` makes one); "
+                             f"got {tuple(z.shape)}")
+        if labels.numel() != len(z) * self.n_labels:
+            raise ValueError(f"labels must hold {self.n_labels} value(s) per latent sample ({len(z)} samples); "
+                             f"got shape {tuple(labels.shape)}")
         return self.generator(z, self.normalize_labels(labels))
 
     def latent(self, n: int, L: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -221,8 +245,21 @@ class RUGAN(ZooTask):
             raise ValueError(f"L must be a positive multiple of 4 (latent side L/4); got {L}")
         return torch.randn(n, self.hparams.latent_channels, L // 4, L // 4, generator=generator).to(self.device)
 
+    @property
+    def train_windows(self) -> list[list[float]] | None:
+        """The (E/L^2, m) model's training windows: its own hparam, else the card's data args, else the
+        DataModule's default (the published model was trained on those)."""
+        if self.hparams.labels != "em":
+            return None
+        if self.hparams.get("train_windows"):
+            return self.hparams.train_windows
+        from datamodules.rugan_em import DEFAULT_WINDOWS
+
+        card_args = ((getattr(self, "card", None) or {}).get("dataset") or {}).get("init_args") or {}
+        return card_args.get("train_windows") or DEFAULT_WINDOWS
+
     def _check_labels(self, n: int, temperature=None, energy=None, magnetization=None,
-                      extrapolate: bool = False) -> torch.Tensor:
+                      extrapolate: bool = False, L: int = 16) -> torch.Tensor:
         hp = self.hparams
         if hp.labels == "temperature":
             if temperature is None or energy is not None or magnetization is not None:
@@ -232,17 +269,37 @@ class RUGAN(ZooTask):
             if np.any(~np.isfinite(T)) or np.any(T <= 0):
                 raise ValueError(f"temperature must be positive and finite; got {temperature}")
             lo, hi = hp.label_range
-            if not extrapolate and (T.min() < lo - 1e-9 or T.max() > hi + 1e-9):
+            if not extrapolate and T.size and (T.min() < lo - 1e-9 or T.max() > hi + 1e-9):  # n = 0: no labels
                 raise ValueError(f"temperature {temperature} is outside the training range [{lo}, {hi}]; "
                                  f"pass extrapolate=True to sample there anyway")
             return torch.as_tensor(np.array(T), dtype=torch.float32)
         if energy is None or magnetization is None or temperature is not None:
             raise ValueError("this RUGAN is conditioned on (E/L^2, m): pass energy= and magnetization=")
-        e = np.broadcast_to(np.asarray(energy, dtype=np.float64), (n,))
-        m = np.broadcast_to(np.asarray(magnetization, dtype=np.float64), (n,))
-        if not extrapolate and (np.any(np.abs(e) > 2) or np.any(np.abs(m) > 1)):
-            raise ValueError(f"energy per spin must be in [-2, 2] and magnetization in [-1, 1]; got {energy}, "
-                             f"{magnetization} (extrapolate=True to sample anyway)")
+        from datamodules.rugan_em import em_feasible, energy_bounds, in_windows
+
+        # NaN labels gave all -1 lattices without a word: never meaningful, extrapolate or not
+        e = np.broadcast_to(validation.finite_array(energy, "energy"), (n,))
+        m = np.broadcast_to(validation.finite_array(magnetization, "magnetization"), (n,))
+        if not extrapolate:
+            bad = ~em_feasible(e, m, L)
+            if bad.any():
+                i = int(np.argmax(bad))
+                if abs(m[i]) > 1:
+                    need = "magnetization must be in [-1, 1]"
+                else:
+                    lo, hi = (float(v) for v in energy_bounds(m[i], L))
+                    need = f"at magnetization {m[i]:g} the energy (E/L^2) must be in [{lo:g}, {hi:g}]"
+                raise ValueError(
+                    f"(energy, magnetization) = ({e[i]:g}, {m[i]:g}) is impossible on a periodic {L}x{L} lattice: "
+                    f"{need} (no configuration has it; datamodules.rugan_em.em_feasible); "
+                    f"pass extrapolate=True to sample anyway")
+            windows = self.train_windows
+            out = ~in_windows(np.stack([e, m], -1), windows)
+            if out.any():
+                warnings.warn(f"{int(out.sum())} of {n} requested (energy, magnetization) labels lie outside the "
+                              f"training windows {windows} ([e_lo, e_hi, m_lo, m_hi]); the samples are an "
+                              f"extrapolation (pass extrapolate=True to silence this)",
+                              validation.OutOfTrainingRangeWarning, stacklevel=3)
         return torch.as_tensor(np.stack([e, m], -1), dtype=torch.float32)
 
     @torch.no_grad()
@@ -251,13 +308,16 @@ class RUGAN(ZooTask):
         """n configurations (n, L, L) int8 +-1 (the sign of the tanh output; `raw=True` returns it).
 
         Labels are scalars or length-n arrays.  L must be a multiple of 4; a bigger L uses a bigger
-        latent block (upscaling).  Labels outside the training range raise unless `extrapolate`.
+        latent block (upscaling).  Temperature model: labels outside the training range raise unless
+        `extrapolate`.  (E/L^2, m) model: non-finite labels always raise; labels no L x L configuration
+        has (`datamodules.rugan_em.em_feasible`) raise and labels outside the training windows warn
+        (`OutOfTrainingRangeWarning`), both unless `extrapolate`.  n = 0 gives an empty (0, L, L) batch.
         """
-        if not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"n must be a non-negative integer; got {n!r}")
-        if L < 4 or L % 4:
-            raise ValueError(f"L must be a positive multiple of 4 (latent side L/4); got {L}")
-        labels = self._check_labels(n, temperature, energy, magnetization, extrapolate)
+        n = validation.count(n, "n")
+        batch_size = validation.positive_int(batch_size, "batch_size")
+        if not isinstance(L, (int, np.integer)) or L < 4 or L % 4:
+            raise ValueError(f"L must be a positive multiple of 4 (latent side L/4); got {L!r}")
+        labels = self._check_labels(n, temperature, energy, magnetization, extrapolate, L=int(L))
         g = torch.Generator().manual_seed(seed) if seed is not None else None
         was_training = self.generator.training
         self.generator.eval()
@@ -586,7 +646,9 @@ def em_evaluation_rows(model: RUGAN, data_args: dict, seed: int | None = None, q
             de, dm, n = 2 * de, 2 * dm, max(8, n // 2)
         grid = em_grid(L, de, dm)
         lab = np.repeat(grid, n, axis=0)
-        s = model.sample(len(lab), L=L, energy=lab[:, 0], magnetization=lab[:, 1], seed=base * 1000 + L,
+        # the whole plane, outside the windows on purpose (extrapolate: no warning); every grid point is feasible
+        s = model.sample(len(lab), L=L, energy=lab[:, 0], magnetization=lab[:, 1], extrapolate=True,
+                         seed=base * 1000 + L,
                          batch_size=max(64, 2 ** 14 // L ** 2 * 16)).cpu().numpy()
         err = np.abs(em_labels(s) - lab).reshape(len(grid), n, 2)
         inside = in_windows(grid, windows)

@@ -15,12 +15,15 @@ from torch import nn
 
 from datamodules.physics import schrodinger as S
 
+from . import validation
 from .base import ZooTask
 from .layers import reducing_stack
 from .metrics import MedianAbsoluteError
 from .registry import register_model
 
 LABELS = ("e0", "e1", "kinetic")
+# the potentials of all four training families lie in [0, V_MAX] Ha (datamodules.physics.schrodinger)
+TRAIN_V_RANGE = (0.0, S.V_MAX)
 LABEL_NAMES = {"e0": "ground-state energy e0", "e1": "first excited energy e1", "kinetic": "kinetic energy <T>"}
 
 
@@ -85,6 +88,9 @@ class SchrodingerCNN(ZooTask):
 
     def forward(self, V: torch.Tensor) -> torch.Tensor:
         """(B, n, n) potentials in Ha -> (B,) energies in units of energy_scale."""
+        # another grid would reach the dense head with another feature-map size (a raw matmul error)
+        V_ = self.hparams.grid
+        validation.spatial_size(V, V_, "V", f"potentials sampled on this model's {V_}x{V_} grid")
         x = (V.to(self.dtype) / self.hparams.input_scale).unsqueeze(1)
         return self.head(self.features(x)).squeeze(-1)
 
@@ -114,6 +120,12 @@ class SchrodingerCNN(ZooTask):
         if isinstance(V, torch.Tensor):
             V = V.detach().cpu().numpy()
         a = S.check_potential(V, name="V", n=self.hparams.grid, batched=True)
+        # Every training family draws V in [0, V_MAX = 20 Ha] (SHO clipped at 20, IW 0 inside / 20 walls,
+        # DIG shifted to min 0 and scaled to < 1 Ha, random scaled to max 0.6 Ha; `mixed` is their union),
+        # and input_scale = 20 Ha maps that range onto the [0, 1] grey scale the network learned.  Outside it
+        # the answer is an extrapolation (1e6 Ha walls, or a -100 Ha well, were answered without a word).
+        validation.warn_outside("V (potential, Ha)", a, TRAIN_V_RANGE[0], TRAIN_V_RANGE[1],
+                                "every training family draws V in [0, 20] Ha")
         return torch.as_tensor(a, dtype=self.dtype, device=self.device)
 
     @torch.no_grad()

@@ -256,9 +256,9 @@ def test_zero_background_makes_empty_regions_count_zero_at_any_size():
                  zero_background=True)
     assert m.count(torch.zeros(1, 1, 256, 256)).abs().max() < 1e-4  # 1024 tiles of float32 round-off
     img = torch.zeros(1, 1, 64, 64)
-    img[..., 20:40, 20:40] = 200.0
+    img[..., 20:40, 20:40] = 200 / 255  # float images are on the training scale [0, 1]
     big = torch.zeros(1, 1, 256, 256)
-    big[..., 20:40, 20:40] = 200.0  # the same object on a 16x larger empty canvas: the same count
+    big[..., 20:40, 20:40] = 200 / 255  # the same object on a 16x larger empty canvas: the same count
     torch.testing.assert_close(m.count(big), m.count(img), rtol=1e-5, atol=1e-4)
 
 
