@@ -11,9 +11,20 @@ ranks.  Layout of an entry::
 Every file is written to a temporary name and renamed, so a killed run leaves complete shards
 (reused on the next run) and no manifest.  A shard whose bytes do not match its checksum is
 regenerated with a warning, never used.
+
+Shared caches: files are made 0644 and folders 0755 whatever the umask, so other users can read
+an entry.  Concurrent writers: each shard has a lock file (`.shard-00000.lock`, fcntl.flock) held
+while it is checked, cleaned of a killed run's temp files and written; recipe.json and
+manifest.json are written under the entry's `.lock`.  Locks are per shard, not per process or rank
+slice, so two jobs generating the same recipe (with any worker count or world size) share the
+work and write each shard once, while torchrun ranks, whose slices are disjoint, never wait on
+each other.  The kernel drops a killed process's locks: a temp file whose lock can be taken has
+no live writer and is removed.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -25,11 +36,17 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["data_root", "recipe_hash", "DatasetCache", "CorruptCacheWarning"]
+__all__ = ["data_root", "recipe_hash", "DatasetCache", "CorruptCacheWarning", "CacheNotWritableError"]
+
+FILE_MODE, DIR_MODE = 0o644, 0o755  # readable by the other users of a shared cache
 
 
 class CorruptCacheWarning(UserWarning):
     pass
+
+
+class CacheNotWritableError(PermissionError):
+    """The cache folder cannot be created or written (raised instead of a bare OSError traceback)."""
 
 
 def data_root() -> Path:
@@ -49,8 +66,46 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _mkdirs(path: Path) -> None:
+    """mkdir -p, chmod 0755 on each folder it creates (mkdir's mode is cut by the umask)."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir()
+        except FileExistsError:  # another process made it in between
+            if not d.is_dir():
+                raise
+            continue
+        os.chmod(d, DIR_MODE)
+
+
+@contextlib.contextmanager
+def _flock(path: Path):
+    """Exclusive flock on `path` (created 0644 if missing), released on exit or by the kernel if we die."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        if os.fstat(fd).st_mode & 0o777 != FILE_MODE:
+            with contextlib.suppress(PermissionError):  # another user's lock file: theirs to set
+                os.fchmod(fd, FILE_MODE)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock
+
+
+def _remove_stale_tmp(folder: Path, pattern: str) -> None:
+    """Temp files of a killed writer; call only while holding the lock that every writer of them holds."""
+    for tmp in folder.glob(pattern):
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, FILE_MODE)  # mkstemp creates 0600: other users of a shared cache could not read it
     os.close(fd)
     try:
         write(Path(tmp))
@@ -72,11 +127,19 @@ def _write_text(text: str) -> Callable[[Path], None]:
 
 
 def _shard_worker(args):
-    make_shard, k, path = args
-    _atomic_write(path, _write_npz(make_shard(k)))
-    digest = _sha256(path)
-    _atomic_write(path.with_suffix(".sha256"), _write_text(digest))
-    return k, digest
+    """Write shard k under its lock, unless another process wrote it since the caller checked."""
+    cache, make_shard, k = args
+    path = cache.shard_path(k)
+    with _flock(cache.lock_path(k)):
+        _remove_stale_tmp(cache.dir, f".{path.stem}.*.tmp")
+        side = path.with_suffix(".sha256")
+        if path.exists() and side.exists():
+            digest = _sha256(path)
+            if digest == side.read_text().strip() and cache.expected.get(path.name, digest) == digest:
+                return None
+        _atomic_write(path, _write_npz(make_shard(k)))
+        _atomic_write(side, _write_text(_sha256(path)))
+    return k
 
 
 class DatasetCache:
@@ -92,10 +155,28 @@ class DatasetCache:
         self.recipe = recipe
         self.hash = recipe_hash(recipe)
         self.n_shards = n_shards
-        self.dir = Path(root or data_root()) / f"{name}-{self.hash}"
+        self.root = Path(root or data_root())
+        self.root_from = "given as root" if root else "ZOO_DATA_DIR" if os.environ.get("ZOO_DATA_DIR") else \
+            "default; ZOO_DATA_DIR is unset"
+        self.dir = self.root / f"{name}-{self.hash}"
+        self.expected: dict = {}  # manifest checksums seen by generate(), for the shard workers' re-check
 
     def shard_path(self, k: int) -> Path:
         return self.dir / f"shard-{k:05d}.npz"
+
+    def lock_path(self, k: int | None = None) -> Path:
+        """Shard k's lock file, or the entry's (recipe.json, manifest.json) for k=None."""
+        return self.dir / (".lock" if k is None else f".shard-{k:05d}.lock")
+
+    def _writable_entry(self) -> None:
+        try:
+            _mkdirs(self.dir)
+            with _flock(self.lock_path()):
+                pass
+        except OSError as e:
+            raise CacheNotWritableError(
+                f"cannot write the dataset cache entry {self.dir}: {e.strerror or e}. The cache folder {self.root} "
+                f"({self.root_from}) must be a writable folder: set ZOO_DATA_DIR to one.") from e
 
     @property
     def manifest_path(self) -> Path:
@@ -124,7 +205,7 @@ class DatasetCache:
             if m.get("recipe_hash") != self.hash or len(m.get("shards", {})) != self.n_shards:
                 raise ValueError("manifest does not describe this recipe")
             return m["shards"]
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # not generated (or the cache path is unusable)
             return None
         except (ValueError, KeyError, TypeError) as e:
             warnings.warn(f"{self.manifest_path} is unreadable ({e}); rechecking shards", CorruptCacheWarning, stacklevel=3)
@@ -137,31 +218,42 @@ class DatasetCache:
         Returns the shard indices this call wrote.  The manifest is written by whoever sees all
         shards valid afterwards (`finalize`).
         """
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self._writable_entry()
         recipe_file = self.dir / "recipe.json"
-        if not recipe_file.exists():
-            _atomic_write(recipe_file, _write_text(json.dumps(self.recipe, indent=2, sort_keys=True, default=str)))
+        with _flock(self.lock_path()):
+            _remove_stale_tmp(self.dir, ".recipe.json.*.tmp")
+            _remove_stale_tmp(self.dir, ".manifest.json.*.tmp")
+            if not recipe_file.exists():
+                _atomic_write(recipe_file, _write_text(json.dumps(self.recipe, indent=2, sort_keys=True, default=str)))
         manifest = self._read_manifest()
-        todo = [k for k in range(rank, self.n_shards, world_size) if not self._valid(k, manifest)]
+        self.expected = dict(manifest or {})
+        todo = []
+        for k in range(rank, self.n_shards, world_size):
+            with _flock(self.lock_path(k)):  # waits for a live writer of shard k, then sees its result
+                _remove_stale_tmp(self.dir, f".{self.shard_path(k).stem}.*.tmp")
+                if not self._valid(k, manifest):
+                    todo.append(k)
         if not todo:
             return []
         workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
-        jobs = [(make_shard, k, self.shard_path(k)) for k in todo]
+        jobs = [(self, make_shard, k) for k in todo]
+        written = []
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(todo), desc=f"generating {self.dir.name}", unit="shard", disable=not progress)
         try:
             if workers == 1:
                 for j in jobs:
-                    _shard_worker(j)
+                    written.append(_shard_worker(j))
                     bar.update()
             else:
                 with ProcessPoolExecutor(workers) as pool:
-                    for _ in pool.map(_shard_worker, jobs):
+                    for k in pool.map(_shard_worker, jobs):
+                        written.append(k)
                         bar.update()
         finally:
             bar.close()
-        return todo
+        return [k for k in written if k is not None]  # a shard another process wrote meanwhile is not ours
 
     def finalize(self) -> None:
         shards = {}
@@ -171,8 +263,9 @@ class DatasetCache:
             if not (p.exists() and side.exists()):
                 raise RuntimeError(f"cache entry {self.dir} is missing shard {k}; run generate() on every rank first")
             shards[p.name] = side.read_text().strip()
-        _atomic_write(self.manifest_path, _write_text(json.dumps(
-            {"recipe_hash": self.hash, "n_shards": self.n_shards, "shards": shards}, indent=1)))
+        with _flock(self.lock_path()):
+            _atomic_write(self.manifest_path, _write_text(json.dumps(
+                {"recipe_hash": self.hash, "n_shards": self.n_shards, "shards": shards}, indent=1)))
 
     def load(self, make_shard: Callable[[int], dict] | None = None, workers: int | None = None,
              progress: bool = True) -> dict[str, np.ndarray]:
@@ -185,8 +278,12 @@ class DatasetCache:
             self.finalize()
         parts = []
         for k in range(self.n_shards):
-            with np.load(self.shard_path(k)) as z:
-                parts.append({key: z[key] for key in z.files})
+            # allow_pickle stays False: a shard holding pickled objects (code run on load) is refused
+            try:
+                with np.load(self.shard_path(k), allow_pickle=False) as z:
+                    parts.append({key: z[key] for key in z.files})
+            except ValueError as e:
+                raise ValueError(f"{self.shard_path(k)} is not a plain-array shard ({e}); not loaded") from e
         return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
 
     def is_complete(self) -> bool:
