@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # the main job: a short fit of a small Ising model, then the published Ising checkpoints re-measured
+# each demo run gets its own folder: a fresh fit never replaces an earlier run's checkpoints
+DEMO_RUN := runs/ising_cnn/demo-$(shell date +%Y%m%d-%H%M%S)
 demo: $(STAMP)
-	.venv/bin/zoo fit --config configs/ising_cnn/demo.yaml
+	.venv/bin/zoo fit --config ising_cnn/demo --trainer.default_root_dir $(DEMO_RUN)
 	.venv/bin/zoo evaluate --model ising_cnn
 
 test: $(STAMP)

@@ -103,7 +103,18 @@ class ZooDataModule(pl.LightningDataModule):
         if split not in self.splits:
             raise RuntimeError(f"split {split!r} is empty or setup() was not called; have {list(self.splits)}")
         ds = self.splits[split]
-        sampler = EpochSeededSampler(ds, seed=int(os.environ.get("PL_GLOBAL_SEED", 0))) if shuffle else None
+        if shuffle:
+            sampler = EpochSeededSampler(ds, seed=int(os.environ.get("PL_GLOBAL_SEED", 0)))
+        elif torch.distributed.is_available() and torch.distributed.is_initialized() \
+                and torch.distributed.get_world_size() > 1:
+            # Lightning's default DistributedSampler pads the last batch with repeated samples so every rank gets as
+            # many: a median over the gathered errors would count them twice.  Each sample once, on one rank (no
+            # eval step here runs a per-step collective, so ranks may run different numbers of batches).
+            from pytorch_lightning.overrides.distributed import UnrepeatedDistributedSampler
+
+            sampler = UnrepeatedDistributedSampler(ds, shuffle=False)
+        else:
+            sampler = None
         return DataLoader(ds, batch_size=self.batch_size if shuffle else self.eval_batch_size, sampler=sampler,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 

@@ -29,9 +29,10 @@ TRAIN_BATCHES = 4  # per rank; RUGAN has n_critic=2 so 2 generator steps, the pa
 
 
 def _families() -> dict:
-    """name -> (model, datamodule) factories.  Evaluation sets are even-sized (asserted by the test): Lightning's
-    DistributedSampler pads an odd set with a repeated sample, which would enter a median twice (n_samples=510:
-    the first size whose hash split gives even val and test sets).  Train sets give every rank TRAIN_BATCHES batches."""
+    """name -> (model, datamodule) factories.  Schrodinger's evaluation sets are odd-sized on purpose: Lightning's
+    default DistributedSampler would pad them with a repeated sample, which would enter a median twice;
+    datamodules.base gives each rank its own samples, unrepeated, and the test counts them.  Train sets give every
+    rank TRAIN_BATCHES batches."""
     from datamodules.digits import DigitCountingDataModule
     from datamodules.ednn import EDNNIsingDataModule
     from datamodules.gaussians import GaussianRingDataModule
@@ -54,7 +55,7 @@ def _families() -> dict:
         "ising_cnn": (lambda: IsingCNN(L=4, task="classify", padding="circular", **small_cnn),
                       lambda: IsingDataModule(L=4, n_samples=510, shard_size=10, batch_size=16, **q)),
         "schrodinger_cnn": (lambda: SchrodingerCNN(grid=16, **small_cnn),
-                            lambda: SchrodingerDataModule(grid=16, solve_grid=16, n_train=16, n_val=6, n_test=6,
+                            lambda: SchrodingerDataModule(grid=16, solve_grid=16, n_train=16, n_val=5, n_test=7,
                                                           shard_size=8, batch_size=2, **q)),
         "ednn_ising": (lambda: EDNNTask(net="ising_mlp", focus=1, context=1, optimizer="adam", lr=1e-3),
                        lambda: EDNNIsingDataModule(L=4, n_samples=510, shard_size=10, batch_size=16, **q)),

@@ -57,7 +57,9 @@ def _load(out, name):
 
 
 def _n_samples(records: dict, key: str) -> int:
-    return sum(len(args[0][1]) for args in records.get(key, []))
+    """Samples a metric was fed: per-sample updates count their rows; a batch-mean update (the eval loss,
+    `ZooTask.log_eval_loss`) counts its weight, the batch size."""
+    return sum(len(args[0][1]) if isinstance(args[0][1], list) else int(args[1][1]) for args in records.get(key, []))
 
 
 def _check_metrics(runs, stage):
@@ -89,8 +91,11 @@ def _check_metrics(runs, stage):
 
 
 def _logged_key(module_name: str, stage: str) -> str:
-    """'val_metrics.median_abs_error' -> 'val/median_abs_error' (the MetricCollection prefix)."""
+    """'val_metrics.median_abs_error' -> 'val/median_abs_error' (the MetricCollection prefix); 'eval_loss.val' ->
+    'val/loss' (ZooTask.log_eval_loss)."""
     coll, metric = module_name.split(".", 1)
+    if coll == "eval_loss":
+        return f"{metric}/loss"
     return f"{coll.split('_')[0]}/{metric}"
 
 

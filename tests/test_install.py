@@ -72,6 +72,9 @@ def test_wheel_carries_every_checkpoint_and_loads_each(installed):
     assert sorted(out["loaded"]) == _published_in_checkout()
     listed = _run([zoo, "pretrained"], work).stdout
     assert all(n in listed for n in _published_in_checkout())
+    meta = _run([py, "-c", "from importlib.metadata import metadata; print(metadata('physics-zoo'))"], work).stdout
+    assert {"tensorboard", "test"} <= {line.split(": ", 1)[1] for line in meta.splitlines()
+                                       if line.startswith("Provides-Extra: ")}
 
 
 def test_installed_config_by_name_trains_and_prints(installed):

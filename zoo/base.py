@@ -9,6 +9,7 @@ import functools
 
 import pytorch_lightning as pl
 import torch
+from torchmetrics import MeanMetric
 
 from .validation import positive_int
 
@@ -57,6 +58,8 @@ class ZooTask(pl.LightningModule):
         if lr_schedule not in SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {SCHEDULES}; got {lr_schedule!r}")
         self.save_hyperparameters()
+        # sample-weighted eval losses (log_eval_loss); metric states are not persistent, so checkpoints do not change
+        self.eval_loss = torch.nn.ModuleDict({"val": MeanMetric(), "test": MeanMetric()})
         self.configure_model()
         self.configure_losses()
         self.configure_metrics()
@@ -76,6 +79,14 @@ class ZooTask(pl.LightningModule):
 
     def test_step(self, batch, batch_idx):
         return self._eval_step(batch, self.test_metrics, "test")
+
+    def log_eval_loss(self, stage: str, loss: torch.Tensor, n: int) -> None:
+        """`{stage}/loss` as the mean over every evaluated sample on every rank.  `self.log(..., sync_dist=True)`
+        averages the ranks' integer sample counts with integer division (Lightning 2.6), so ranks holding different
+        numbers of samples (unrepeated evaluation sets under DDP) logged a wrong mean."""
+        metric = self.eval_loss[stage]
+        metric.update(loss.detach().float(), torch.tensor(float(n), device=loss.device))
+        self.log(f"{stage}/loss", metric, on_step=False, on_epoch=True)
 
     @torch.no_grad()
     def batched_forward(self, x: torch.Tensor, batch_size: int) -> torch.Tensor:

@@ -117,6 +117,17 @@ def lightning_main(args: list[str]) -> None:
                 if dst in model_params:
                     value = cfg.data.init_args.get(src, data_params[src].default)
                     cfg.model.init_args[dst] = value
+            # one folder per run (callbacks/run_folder.py): the W&B logger's save_dir follows default_root_dir, a
+            # fit resumed with --ckpt_path continues its W&B run, and a fresh fit into a folder holding
+            # checkpoints is refused before a W&B run is opened
+            from callbacks.run_folder import before_instantiate
+
+            before_instantiate(cfg, self.subcommand)
+            # GANs step one network per backward pass: plain DDP would fail with "parameters that were not used"
+            if cfg.trainer.get("strategy") == "ddp" and getattr(model_cls, "ddp_find_unused_parameters", False):
+                cfg.trainer.strategy = "ddp_find_unused_parameters_true"
+                print(f"zoo: {model_cls.__name__} trains with strategy 'ddp_find_unused_parameters_true' (each step "
+                      "updates one of its networks)", file=sys.stderr)
 
         def before_fit(self) -> None:
             # Lightning 2.6's ModelCheckpoint still writes last.ckpt in on_train_end under fast_dev_run:
@@ -142,7 +153,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if argv == sys.argv[1:]:
             sys.argv[1:] = resolved  # LightningCLI reads the command line itself when args is the command line
-        lightning_main(resolved)
+        from callbacks.run_folder import RunFolderInUse
+
+        try:
+            lightning_main(resolved)
+        except RunFolderInUse as e:  # a fresh fit over an earlier run's checkpoints: say how to resume instead
+            print(f"zoo: error: {e}", file=sys.stderr)
+            return 2
         return 0
     from zoo import commands
 

@@ -391,7 +391,7 @@ class EDNNTask(ZooTask):
         x, y = batch
         pred = self(x)
         y = y.to(pred.dtype)
-        self.log(f"{stage}/loss", self.loss_fn(pred, y), sync_dist=True, batch_size=len(x))
+        self.log_eval_loss(stage, self.loss_fn(pred, y), len(x))
         metrics.update(pred, y)
         self.log_dict(metrics, prog_bar=stage == "val")
         return {"preds": pred, "target": y}

@@ -123,7 +123,7 @@ class IsingCNN(ZooTask):
     def _eval_step(self, batch, metrics, stage):
         x, y = batch
         out = self(x)
-        self.log(f"{stage}/loss", self._loss(out, y), sync_dist=True, batch_size=len(x))
+        self.log_eval_loss(stage, self._loss(out, y), len(x))
         pred = self._physical(out)
         if self.hparams.task == "classify":
             metrics["accuracy"].update(pred, y)

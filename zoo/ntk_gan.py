@@ -154,6 +154,11 @@ class ParticleGAN(ZooTask):
         history_size: length of the stored trajectory (halved in resolution when full).
     """
 
+    # critic and generator steps each backpropagate through one network, so plain DDP's reducer would stop at
+    # "parameters that were not used"; `zoo fit --trainer.strategy ddp` switches these models to the variant
+    # that allows it (zoo.cli)
+    ddp_find_unused_parameters = True
+
     def __init__(self, n_particles: int = 2000, init_std: float = 0.5, init_mode: int = 1, n_modes: int = 8,
                  radius: float = 2.0, ntk_ratio: float = 0.0, ntk_norm: str = "g1_eq_N", n_disc: int = 5,
                  lr_d: float = 0.1, lr_g: float = 0.05, l2: float = 1e-3, disc: str = "mlp", disc_depth: int = 4,
@@ -209,12 +214,12 @@ class ParticleGAN(ZooTask):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The critic D(x) for points x (B, 2) -> (B,)."""
+        validation.last_dim(x, 2, "x", "points of the plane")
         return self.discriminator(x).reshape(-1)
 
     # -- physics --------------------------------------------------------------------------------
     def critic_objective(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """L_N = <D>_data - <D>_gen - (l2/2) sum phi^2 (maximized by the critic)."""
-        validation.last_dim(x, 2, "x", "points of the plane")
         reg = sum((p * p).sum() for p in self.discriminator.parameters())
         return self(real).mean() - self(fake).mean() - 0.5 * self.hparams.l2 * reg
 
@@ -302,12 +307,12 @@ class ParticleGAN(ZooTask):
         """n generated points (resampled from the particle cloud); all N particles if n is None."""
         if n is None:
             return self.particles.detach().clone()
+        n = validation.count(n, "n")  # n < 0 or 2.5 would be a raw torch error; n = 0 gives (0, 2)
         idx = torch.randint(0, self.hparams.n_particles, (n,), device=self.particles.device)
         return self.particles.detach()[idx]
 
 
 # The paper's numbers for each published variant (thesis line references).
-        n = validation.count(n, "n")  # n < 0 or 2.5 would be a raw torch error; n = 0 gives (0, 2)
 _TRIVIAL_COUNTS = [243, 255, 250, 249, 249, 251, 251, 252]  # L1219
 PAPER = {
     "8gauss-trivial": [

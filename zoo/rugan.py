@@ -489,7 +489,7 @@ CRIT_WINDOW = (2.0, 2.6)
 # ~15 min there; 8 chains x 100 hybrid equilibration sweeps each); standard errors are reported beside every difference
 EVAL_N = {16: 400, 32: 200, 64: 64}
 UPSCALE_TEMPS = [1.5, 2.25, 3.0]  # training temperatures also evaluated at L = 32, 64
-ROWS_FILE = "benchmarks/results/rugan_eval.json"  # full per-(L, T) rows of the last measure(), for the report
+ROWS_FILE = "rugan_eval.json"  # full per-(L, T) rows of measure(), written into its `out_dir` (the report reads them)
 
 
 def compare_to_mc(model: RUGAN, T: float, L: int, n: int, seed: str = "eval", mc: np.ndarray | None = None) -> dict:
@@ -592,23 +592,18 @@ def summarize(rows: list[dict]) -> list[dict]:
 
 @torch.no_grad()
 def measure(model: RUGAN, data_args: dict, seed: int | None = None, progress: bool = False,
-            quick: bool = False) -> list[dict]:
+            quick: bool = False, out_dir: str | None = None) -> list[dict]:
     """The card's metrics: summaries of `evaluation_rows` plus one row per (L, T) for <e>, <|m|>, W1.
-    The (E/L^2, m) model is measured by `measure_em` instead."""
+    The (E/L^2, m) model is measured by `measure_em` instead.  With `out_dir`, the full rows (C, chi, G(r),
+    histograms) are also written there as ROWS_FILE; nothing is written otherwise."""
     if model.hparams.labels == "em":
-        return measure_em(model, data_args, seed=seed, progress=progress, quick=quick)
+        return measure_em(model, data_args, seed=seed, progress=progress, quick=quick, out_dir=out_dir)
     rows = evaluation_rows(model, data_args, seed=seed, quick=quick, progress=progress)
     out = summarize(rows)
     card = getattr(model, "card", None) or {}
-    try:  # keep the full rows (C, chi, G(r), histograms) for `zoo reproduce rugan`
-        import json
-        from pathlib import Path
-
-        Path(ROWS_FILE).parent.mkdir(parents=True, exist_ok=True)
-        Path(ROWS_FILE).write_text(json.dumps({"name": card.get("name"), "sha256": card.get("sha256"), "seed": seed,
-                                               "quick": quick, "rows": rows}) + "\n")
-    except OSError:
-        pass
+    if out_dir is not None:
+        _save_rows(out_dir, ROWS_FILE, {"name": card.get("name"), "sha256": card.get("sha256"), "seed": seed,
+                                        "quick": quick, "rows": rows})
     for r in rows:
         where = f"L={r['L']}, T={r['T']} ({r['split']}), n={r['n']}"
         out.append(_m(f"de@L{r['L']},T{r['T']}", r["de"], where, f"<e>_GAN - <e>_MC (+- {r['e_err']:.4f})",
@@ -625,7 +620,7 @@ def measure(model: RUGAN, data_args: dict, seed: int | None = None, progress: bo
 # and at 4x L.  Ours (CPU budget): per training-size factor, (grid spacing of E/L^2, of m, samples per grid point);
 # the grid holds every point some configuration of that L has (datamodules.rugan_em.em_grid).
 EM_EVAL = {1: (1 / 16, 1 / 16, 25), 4: (1 / 8, 1 / 8, 16)}
-EM_ROWS_FILE = "benchmarks/results/rugan_em_eval.json"  # per-grid-point rows of the last measure_em(), for figures
+EM_ROWS_FILE = "rugan_em_eval.json"  # per-grid-point rows of measure_em(), written into its `out_dir`, for figures
 
 
 @torch.no_grad()
@@ -691,22 +686,26 @@ def summarize_em(rows: list[dict]) -> list[dict]:
 
 @torch.no_grad()
 def measure_em(model: RUGAN, data_args: dict, seed: int | None = None, progress: bool = False,
-               quick: bool = False) -> list[dict]:
-    """The (E/L^2, m) card's metrics (`summarize_em` of `em_evaluation_rows`); the per-point rows go to
-    EM_ROWS_FILE for the heat map (zoo.reports.rugan_em.em_heatmap)."""
+               quick: bool = False, out_dir: str | None = None) -> list[dict]:
+    """The (E/L^2, m) card's metrics (`summarize_em` of `em_evaluation_rows`); with `out_dir`, the per-point rows
+    are also written there as EM_ROWS_FILE for the heat map (zoo.reports.rugan_em.em_heatmap)."""
     rows = em_evaluation_rows(model, data_args, seed=seed, quick=quick, progress=progress)
     card = getattr(model, "card", None) or {}
-    try:
-        import json
-        from pathlib import Path
-
-        Path(EM_ROWS_FILE).parent.mkdir(parents=True, exist_ok=True)
-        Path(EM_ROWS_FILE).write_text(json.dumps({"name": card.get("name"), "sha256": card.get("sha256"), "seed": seed,
-                                                  "quick": quick, "train_windows": data_args.get("train_windows"),
-                                                  "rows": rows}) + "\n")
-    except OSError:
-        pass
+    if out_dir is not None:
+        _save_rows(out_dir, EM_ROWS_FILE, {"name": card.get("name"), "sha256": card.get("sha256"), "seed": seed,
+                                           "quick": quick, "train_windows": data_args.get("train_windows"),
+                                           "rows": rows})
     return summarize_em(rows)
+
+
+def _save_rows(out_dir, filename: str, payload: dict) -> None:
+    """Only where the caller asked (`zoo evaluate --out`, `zoo publish`): library code does not write into the
+    user's folder on its own, and a failed write is an error, not silently skipped."""
+    import json
+    from pathlib import Path
+
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    (Path(out_dir) / filename).write_text(json.dumps(payload) + "\n")
 
 
 _TARGET = "ours (issue 5; the paper gives figures, not numbers)"

@@ -104,8 +104,7 @@ class SchrodingerCNN(ZooTask):
     def _eval_step(self, batch, metrics, stage):
         V, y = batch
         out = self(V)
-        self.log(f"{stage}/loss", self.loss_fn(out, y / self.hparams.energy_scale), sync_dist=True,
-                 batch_size=len(V))
+        self.log_eval_loss(stage, self.loss_fn(out, y / self.hparams.energy_scale), len(V))
         pred = out * self.hparams.energy_scale * 1e3  # mHa, the paper's unit
         target = y * 1e3
         metrics.update(pred, target)

@@ -120,6 +120,8 @@ def test_measure_em_and_heatmap(tmp_path, monkeypatch):
     m = _model()
     wins = [[-1.5, -0.5, -0.25, 0.25], [0.5, 2.0, -0.25, 0.25]]
     out = m.measure({"L": 8, "train_windows": wins}, seed=0)
+    assert list(tmp_path.iterdir()) == []  # measuring writes nothing unless asked
+    out = m.measure({"L": 8, "train_windows": wins}, seed=0, out_dir=str(tmp_path))
     names = {r["name"]: r["value"] for r in out}
     for L in (8, 32):
         for k in ("e", "m"):
@@ -131,6 +133,6 @@ def test_measure_em_and_heatmap(tmp_path, monkeypatch):
     assert all(r["n"] == 3 for r in rows if r["L"] == 8)
     from zoo.reports.rugan_em import em_heatmap, em_rows
 
-    png = em_heatmap(em_rows(), tmp_path / "heat.png")
+    png = em_heatmap(em_rows(path=tmp_path / R.EM_ROWS_FILE), tmp_path / "heat.png")
     assert png.exists() and png.stat().st_size > 10_000
     assert R.PAPER["ising-em-L16"][0]["value"] is None  # the paper gives figures only
