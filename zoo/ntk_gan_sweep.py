@@ -24,7 +24,9 @@ floating-point order of the batched matmuls).
   R = 1 faster than a batched R = 13 ensemble (benchmarks/results/ntk_gan_sweep_perf.json).
 
 Both report the same cells, can skip cells already done (`done=`, for resuming) and call `on_cell` as each
-finishes (the reproduce script rewrites its JSON there).  Order parameter: every run returns the final
+finishes (the reproduce script rewrites its JSON there).  `rank` / `world_size` run one share of the jobs (for
+torchrun: every rank deals the same job list round-robin, so a cell is run by exactly one rank, as the same run
+a single process would make).  Order parameter: every run returns the final
 MC (`mc`, eq. 2.45 after the last step, what the first published sweep-relu table holds) and `mc_avg`, the
 mean of MC over the last `avg_frac` (default 10%) of the particle steps, which is less noisy for clouds
 that hop between modes; `phase_diagram`/`fit_boundary` callers choose with order_param='avg' (default) or
@@ -263,7 +265,8 @@ def _worker_run(critic: str, ratios: list, n_disc: int, steps: int, kw: dict) ->
 
 
 def sweep(ratios, n_discs, steps: int, critic: str = "relu", progress: bool = True, mode: str = "batched",
-          workers: int = 1, chunk: int = 1, done=None, on_cell=None, start_method: str | None = None, **kw) -> dict:
+          workers: int = 1, chunk: int = 1, done=None, on_cell=None, start_method: str | None = None,
+          rank: int = 0, world_size: int = 1, **kw) -> dict:
     """MC on the grid n_discs x ratios (a call a user can make with their own grid).
 
     mode 'batched': one ensemble over the r values still to do, per n_disc slice (use on a GPU: device=...).
@@ -272,6 +275,8 @@ def sweep(ratios, n_discs, steps: int, critic: str = "relu", progress: bool = Tr
     pool's multiprocessing start method (default fork where the platform has it, else spawn).
     done: finished cells (dicts with n_disc, r, mc, mc_avg, ...; e.g. from an interrupted sweep's JSON): they
     are not rerun.  on_cell(cell_dict) is called in this process as each cell finishes.
+    rank, world_size: run only jobs[rank::world_size] of the longest-first job list (a slice per job in batched
+    mode, a chunk in processes mode); every rank must pass the same `done`, so that all deal the same list.
     Returns {'ratios', 'n_discs', 'mc' (n_disc, R) final MC, 'mc_avg' (n_disc, R), 'counts', 'cells',
     'wall_s' (this call), ...}; cells never run (none here) are NaN.
     """
@@ -279,6 +284,8 @@ def sweep(ratios, n_discs, steps: int, critic: str = "relu", progress: bool = Tr
         raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
     if workers < 1 or chunk < 1:
         raise ValueError(f"workers and chunk must be >= 1; got {workers}, {chunk}")
+    if not 0 <= rank < world_size:
+        raise ValueError(f"need 0 <= rank < world_size; got rank {rank}, world_size {world_size}")
     if mode == "processes" and str(kw.get("device") or "cpu") != "cpu":
         raise ValueError(f"mode 'processes' runs CPU workers; use mode='batched' for device={kw['device']!r}")
     ratios = np.asarray(ratios, float)
@@ -286,6 +293,7 @@ def sweep(ratios, n_discs, steps: int, critic: str = "relu", progress: bool = Tr
     cells = {cell_key(c["n_disc"], c["r"]): c for c in (done or [])}
     todo = {nd: [float(r) for r in ratios if cell_key(nd, r) not in cells] for nd in n_discs}
     t0 = time.perf_counter()
+    tag = critic if world_size == 1 else f"{critic} rank {rank}/{world_size}"
 
     def finished(new: list[dict]) -> None:
         for c in new:
@@ -293,17 +301,19 @@ def sweep(ratios, n_discs, steps: int, critic: str = "relu", progress: bool = Tr
             if on_cell is not None:
                 on_cell(c)
         if progress:
-            print(f"[{critic}] n_disc={new[0]['n_disc']} r={[round(c['r'], 4) for c in new]}: "
+            print(f"[{tag}] n_disc={new[0]['n_disc']} r={[round(c['r'], 4) for c in new]}: "
                   f"MC={[round(c['mc'], 3) for c in new]} avg={[round(c['mc_avg'], 3) for c in new]} "
                   f"({sum(c['wall_s'] for c in new):.0f}s)", flush=True)
 
+    step = max(len(ratios), 1) if mode == "batched" else chunk  # batched: a job is a whole slice's ensemble
+    jobs = [(nd, todo[nd][i:i + step]) for nd in n_discs for i in range(0, len(todo[nd]), step)]
+    # longest first (the pool's makespan is shortest; dealt round-robin it also balances the ranks); sort is stable,
+    # so every rank builds the same list
+    jobs = sorted(jobs, key=lambda j: -j[0] * len(j[1]))[rank::world_size]
     if mode == "batched":
-        for nd in n_discs:
-            if todo[nd]:
-                finished(_cells_of(run_ensemble(todo[nd], nd, steps, critic=critic, **kw)))
+        for nd, rs in jobs:
+            finished(_cells_of(run_ensemble(rs, nd, steps, critic=critic, **kw)))
     else:
-        jobs = [(nd, todo[nd][i:i + chunk]) for nd in n_discs for i in range(0, len(todo[nd]), chunk)]
-        jobs.sort(key=lambda j: -j[0] * len(j[1]))  # longest first: the pool's makespan is shortest
         if workers == 1:
             for nd, rs in jobs:
                 finished(_worker_run(critic, rs, nd, steps, kw))

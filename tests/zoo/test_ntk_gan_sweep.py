@@ -1,10 +1,14 @@
 """Phase-diagram sweep execution (zoo.ntk_gan_sweep.sweep, benchmarks/reproduce_ntk_gan_sweep.py): the process-pool
-mode runs the same cells as the batched ensemble, a resumed sweep skips finished cells, and the averaged order
-parameter is the mean of the recorded MC trajectory over its window."""
+mode runs the same cells as the batched ensemble, a resumed sweep skips finished cells, torchrun ranks write the
+same per-cell files as one process, and the averaged order parameter is the mean of the recorded MC trajectory
+over its window."""
 from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +80,15 @@ def test_reproduce_script_resumes_and_refuses_other_settings(tmp_path, capsys):
         assert second["complete"] and second["mc"][0] == first["mc"][0] and len(second["wall_s_sessions"]) == 2
         with pytest.raises(ValueError, match="other settings"):
             R.main(base + ["--n-discs", "1", "--lr-g", "1e-3"])
+        # the cell files of other settings stop a resume as the JSON does; --restart moves them aside
+        out.unlink()
+        with pytest.raises(ValueError, match="other settings"):
+            R.main(base + ["--n-discs", "1", "--lr-g", "1e-3"])
+        R.main(base + ["--n-discs", "1", "--lr-g", "1e-3", "--restart"])
+        assert len(list(out.with_suffix(".cells.prev").glob("n*.json"))) == 8  # the 4 r x 2 n_disc grid's
+        assert {json.loads(f.read_text())["settings"]["lr_g"] for f in R.cells_dir(out).glob("n*.json")} == {1e-3}
+        # the cell files hold every cell too: without them only the JSON (in the first format below) is read
+        shutil.rmtree(R.cells_dir(out))
         # the first JSON format (a final-MC matrix, no cells) resumes under --order-param final
         old = {"settings": {k: v for k, v in second["settings"].items() if k != "avg_frac"},
                "ratios": second["ratios"], "n_discs": [1], "mc": [second["mc_final"][0]], "wall_s_total": 1.0}
@@ -103,8 +116,79 @@ def test_published_sweep_table_loads_by_name(tmp_path, monkeypatch):
     assert t.card["settings"]["order_param"] == "avg" and t.card["settings"]["spacing"] == "linear"
     np.testing.assert_allclose(t["mc"].numpy(), np.array(res["mc_avg"], float))
     assert t["mc_final"].shape == (2, 3) and [p["value"] for p in t.card["paper"]] == [1.86]
+    # --publish replaces its own earlier table (hub.publish_table refuses that without overwrite=True)
+    R.main(["--critic", "fourier-exp", "--n-ratios", "3", "--n-discs", "1,2", "--steps", "3", "--n-particles", "12",
+            "--out", str(tmp_path / "s.json"), "--publish", "ntk_gan/sweep-fourier-exp", "--publish-only",
+            "--order-param", "final"])
+    card = json.loads((tmp_path / "ck" / "ntk_gan" / "sweep-fourier-exp.json").read_text())
+    assert card["settings"]["order_param"] == "final"
     with pytest.raises(ValueError, match="does not match"):
         R.main(["--critic", "tanh", "--publish", "ntk_gan/sweep-relu", "--out", str(tmp_path / "x.json")])
+
+
+@pytest.mark.parametrize("mode", ["batched", "processes"])
+def test_ranks_share_the_jobs(mode):
+    ratios, n_discs = [0.0, 0.4, 1.0], [1, 2, 3]
+    full = S.sweep(ratios, n_discs, mode=mode, **TINY)
+    shares = [S.sweep(ratios, n_discs, mode=mode, rank=k, world_size=2, **TINY)["cells"] for k in (0, 1)]
+    keys = [{S.cell_key(c["n_disc"], c["r"]) for c in cells} for cells in shares]
+    assert keys[0] and keys[1] and not keys[0] & keys[1]  # both ranks work, no cell twice
+    assert keys[0] | keys[1] == {S.cell_key(c["n_disc"], c["r"]) for c in full["cells"]}
+    own = {S.cell_key(c["n_disc"], c["r"]): c for c in shares[0] + shares[1]}
+    for c in full["cells"]:
+        assert own[S.cell_key(c["n_disc"], c["r"])]["counts"] == c["counts"]
+    with pytest.raises(ValueError, match="rank"):
+        S.sweep(ratios, n_discs, rank=2, world_size=2, **TINY)
+
+
+def test_torchrun_ranks_write_the_one_rank_cell_files(tmp_path, subprocess_env, free_port, monkeypatch, capsys):
+    """2 torchrun ranks resume a killed run (some cell files, no JSON) and write the process pool's bytes."""
+    R = _reproduce()
+    for var in ("RANK", "WORLD_SIZE"):  # the in-process runs are the 1-rank reference
+        monkeypatch.delenv(var, raising=False)
+    # lr_g 1, width 16, 4 steps: cheap, and the clouds move, so the cells differ (bytes of constants prove nothing)
+    args = ["--critic", "relu", "--n-ratios", "3", "--n-discs", "1,2", "--steps", "4", "--width", "16",
+            "--n-particles", "12", "--lr-g", "1.0", "--lr-d", "0.05"]
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    threads = torch.get_num_threads()
+    try:
+        R.main(args + ["--workers", "2", "--out", str(one)])
+    finally:
+        torch.set_num_threads(threads)
+    files = sorted(f.name for f in R.cells_dir(one).glob("n*.json"))
+    assert len(files) == 6 and len({json.dumps(json.loads((R.cells_dir(one) / f).read_text())["counts"])
+                                    for f in files}) > 1
+    R.cells_dir(two).mkdir()
+    for f in files[:2]:  # what a killed 2-rank run left: two cell files, no JSON yet
+        shutil.copy(R.cells_dir(one) / f, R.cells_dir(two) / f)
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+                          str(free_port()), str(REPO / "benchmarks" / "reproduce_ntk_gan_sweep.py"), *args,
+                          "--out", str(two)], env=subprocess_env(), cwd=REPO, capture_output=True, text=True,
+                         timeout=240)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.stdout.count("4 of 6 cells to run") == 2  # both ranks resumed from the cell files
+    for k in (0, 1):  # the 4 cells were dealt 2 and 2
+        assert len((R.cells_dir(two) / f"timing-rank{k}.jsonl").read_text().splitlines()) == 2
+    for f in files:
+        assert (R.cells_dir(two) / f).read_bytes() == (R.cells_dir(one) / f).read_bytes(), f
+
+    def deterministic(res):
+        res = {k: v for k, v in res.items() if not k.startswith(("wall_s", "run_s")) and k != "execution"}
+        res["cells"] = [{k: v for k, v in c.items() if k not in R.TIMING} for c in res["cells"]]
+        return res
+
+    merged, reference = json.loads(two.read_text()), json.loads(one.read_text())
+    assert merged["execution"]["world_size"] == 2 and merged["complete"]
+    assert deterministic(merged) == deterministic(reference)
+    # resume: with every cell present a rerun runs nothing (no new timing line, no cell file rewritten)
+    before = {f.name: (f.stat().st_mtime_ns, f.read_bytes()) for f in R.cells_dir(two).iterdir()}
+    capsys.readouterr()
+    try:
+        R.main(args + ["--workers", "1", "--out", str(two)])
+    finally:
+        torch.set_num_threads(threads)
+    assert "0 of 6 cells to run" in capsys.readouterr().out
+    assert {f.name: (f.stat().st_mtime_ns, f.read_bytes()) for f in R.cells_dir(two).iterdir()} == before
 
 
 def test_averaged_order_parameter_is_the_mean_over_its_window():
