@@ -217,7 +217,7 @@ def affordability(res: dict) -> None:
 
 # --------------------------------------------------------------------------- figure
 def figure(res: dict, path: Path = OUT_PNG) -> Path:
-    from callbacks.plotting import plt, save
+    from zoo.figures.common import plt, save
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharex=True)
     style = {"krr": ("o-", "KRR (RBF)", "C0"), "rf": ("s-", "random forest (100 trees)", "C1")}

@@ -58,7 +58,7 @@ def recipe_hash(recipe: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -134,11 +134,11 @@ def _shard_worker(args):
         _remove_stale_tmp(cache.dir, f".{path.stem}.*.tmp")
         side = path.with_suffix(".sha256")
         if path.exists() and side.exists():
-            digest = _sha256(path)
+            digest = sha256_file(path)
             if digest == side.read_text().strip() and cache.expected.get(path.name, digest) == digest:
                 return None
         _atomic_write(path, _write_npz(make_shard(k)))
-        _atomic_write(side, _write_text(_sha256(path)))
+        _atomic_write(side, _write_text(sha256_file(path)))
     return k
 
 
@@ -193,7 +193,7 @@ class DatasetCache:
         if expected is None:
             warnings.warn(f"{p} has no checksum (partial write?); regenerating", CorruptCacheWarning, stacklevel=3)
             return False
-        if _sha256(p) != expected:
+        if sha256_file(p) != expected:
             warnings.warn(f"{p} does not match its sha256 (corrupt cache entry); regenerating", CorruptCacheWarning,
                           stacklevel=3)
             return False

@@ -1,11 +1,13 @@
-"""The task base class (torchgeo BaseTask shape): hyperparameters are JSON primitives only.
+"""The task base classes (torchgeo `trainers/base.py` shape): hyperparameters are JSON primitives only.
 
-`__init__` saves hyperparameters and calls `configure_model()`, `configure_losses()`,
-`configure_metrics()`; subclasses override those three and the step logic.
+`ZooTask` takes no init arguments of its own.  Its `__init__` saves the subclass's arguments as hyperparameters and
+calls `configure_models()`, `configure_losses()` and `configure_metrics()` once (the plural name is torchgeo's: it
+does not collide with Lightning's `configure_model` hook, which the Trainer calls again at every fit/validate/test).
+`SupervisedTask` adds the optimizer arguments of the models trained by gradient descent on a loss; models that make
+their own data (GANs, particles) or fit without an optimizer (the MBL clusterer) derive from `ZooTask` directly and
+configure what they need (ARCHITECTURE.md, "A model that makes its own data").
 """
 from __future__ import annotations
-
-import functools
 
 import pytorch_lightning as pl
 import torch
@@ -13,58 +15,51 @@ from torchmetrics import MeanMetric
 
 from .validation import positive_int
 
-OPTIMIZERS = ("adam", "adadelta_tf", "sgd")
 SCHEDULES = ("constant", "cosine")
+# named presets beside torch.optim's own classes
+PRESETS = ("adadelta_tf",)
 
 
-def build_optimizer(params, name: str, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+def _optimizer_classes() -> dict[str, type]:
+    return {name.lower(): cls for name, cls in vars(torch.optim).items()
+            if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer) and cls is not torch.optim.Optimizer}
+
+
+def optimizer_names() -> list[str]:
+    return sorted(_optimizer_classes()) + list(PRESETS)
+
+
+def build_optimizer(params, name: str, lr: float, weight_decay: float = 0.0, **kwargs) -> torch.optim.Optimizer:
+    """Any torch.optim class by name, case-insensitive ('adam', 'AdamW', 'sgd', ...), plus 'adadelta_tf'; `kwargs`
+    go to the class (betas, momentum, ...)."""
     if name == "adadelta_tf":
         # TensorFlow-1 AdadeltaOptimizer(learning_rate=lr): the Adadelta step is multiplied by lr,
         # with TF's defaults rho=0.95, epsilon=1e-8 (PyTorch's defaults are lr=1, rho=0.9, eps=1e-6)
-        return torch.optim.Adadelta(params, lr=lr, rho=0.95, eps=1e-8, weight_decay=weight_decay)
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
-    raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {name!r}")
+        return torch.optim.Adadelta(params, lr=lr, weight_decay=weight_decay, **{"rho": 0.95, "eps": 1e-8, **kwargs})
+    cls = _optimizer_classes().get(str(name).lower())
+    if cls is None:
+        raise ValueError(f"optimizer must be a torch.optim class name or one of {PRESETS}; got {name!r} "
+                         f"(valid: {', '.join(optimizer_names())})")
+    return cls(params, lr=lr, weight_decay=weight_decay, **kwargs)
 
 
 class ZooTask(pl.LightningModule):
+    """Base of every model: no init arguments of its own (see the module docstring)."""
+
     registry_name = "?"
     card: dict | None = None  # set by zoo.load_pretrained
 
-    def __init_subclass__(cls, **kwargs):
-        # `configure_model` is also a Lightning hook: the Trainer calls it again at the start of every
-        # fit/validate/test/predict, which would rebuild the layers and throw away loaded or trained weights
-        # (trainer.test(zoo.load_pretrained(...)) tested a fresh random network).  Build once, in __init__.
-        super().__init_subclass__(**kwargs)
-        build = cls.__dict__.get("configure_model")
-        if build is not None and not getattr(build, "_zoo_once", False):
-            @functools.wraps(build)
-            def once(self):
-                if getattr(self, "_zoo_model_built", False):
-                    return
-                build(self)
-                self._zoo_model_built = True
-
-            once._zoo_once = True
-            cls.configure_model = once
-
-    def __init__(self, optimizer: str = "adam", lr: float = 1e-3, weight_decay: float = 0.0,
-                 lr_schedule: str = "constant"):
+    def __init__(self):
         super().__init__()
-        if optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {optimizer!r}")
-        if lr_schedule not in SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {SCHEDULES}; got {lr_schedule!r}")
+        # every __init__ argument of the subclass chain (Lightning collects them from the call stack)
         self.save_hyperparameters()
         # sample-weighted eval losses (log_eval_loss); metric states are not persistent, so checkpoints do not change
         self.eval_loss = torch.nn.ModuleDict({"val": MeanMetric(), "test": MeanMetric()})
-        self.configure_model()
+        self.configure_models()
         self.configure_losses()
         self.configure_metrics()
 
-    def configure_model(self) -> None:
+    def configure_models(self) -> None:
         raise NotImplementedError
 
     def configure_losses(self) -> None:
@@ -96,9 +91,31 @@ class ZooTask(pl.LightningModule):
             return x.new_zeros(0)
         return torch.cat([self(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
 
+
+class SupervisedTask(ZooTask):
+    """A model trained by gradient descent on a loss over given data: owns the optimizer arguments.
+
+    Args:
+        optimizer: any torch.optim class by name ('adam', 'adamw', 'sgd', ...) or 'adadelta_tf' (TensorFlow 1's
+            Adadelta, which the Mills papers trained with).
+        lr, weight_decay: the optimizer's.
+        lr_schedule: 'constant' or 'cosine' (decay to zero over max_epochs, stepped per epoch).
+        optimizer_args: further keyword arguments of the optimizer class (betas, momentum, ...).
+    """
+
+    def __init__(self, optimizer: str = "adam", lr: float = 1e-3, weight_decay: float = 0.0,
+                 lr_schedule: str = "constant", optimizer_args: dict | None = None):
+        if optimizer != "adadelta_tf" and str(optimizer).lower() not in _optimizer_classes():
+            raise ValueError(f"optimizer must be a torch.optim class name or one of {PRESETS}; got {optimizer!r}")
+        if lr_schedule not in SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {SCHEDULES}; got {lr_schedule!r}")
+        if optimizer_args is not None and not isinstance(optimizer_args, dict):
+            raise ValueError(f"optimizer_args must be a dict of keyword arguments; got {optimizer_args!r}")
+        super().__init__()
+
     def configure_optimizers(self):
         hp = self.hparams
-        opt = build_optimizer(self.parameters(), hp.optimizer, hp.lr, hp.weight_decay)
+        opt = build_optimizer(self.parameters(), hp.optimizer, hp.lr, hp.weight_decay, **(hp.get("optimizer_args") or {}))
         if hp.lr_schedule == "constant":
             return opt
         # cosine decay to zero over the run, stepped per epoch

@@ -120,7 +120,7 @@ def lightning_main(args: list[str]) -> None:
             # one folder per run (callbacks/run_folder.py): the W&B logger's save_dir follows default_root_dir, a
             # fit resumed with --ckpt_path continues its W&B run, and a fresh fit into a folder holding
             # checkpoints is refused before a W&B run is opened
-            from callbacks.run_folder import before_instantiate
+            from zoo.runs import before_instantiate
 
             before_instantiate(cfg, self.subcommand)
             # GANs step one network per backward pass: plain DDP would fail with "parameters that were not used"
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if argv == sys.argv[1:]:
             sys.argv[1:] = resolved  # LightningCLI reads the command line itself when args is the command line
-        from callbacks.run_folder import RunFolderInUse
+        from zoo.runs import RunFolderInUse
 
         try:
             lightning_main(resolved)

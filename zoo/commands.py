@@ -9,6 +9,7 @@ import sys
 import yaml
 
 from zoo.paths import checkpoint_dirs, configs_root, list_configs, resolve_config, source_checkout
+from zoo.records import fmt, paper_vs_ours_text
 from zoo.registry import import_class
 
 
@@ -36,34 +37,6 @@ def datamodule_from_config(cfg: dict):
     return import_class(data["class_path"]), dict(data.get("init_args", {}))
 
 
-def _fmt(v) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return str(v)
-
-
-def paper_vs_ours(card: dict, fresh: list[dict] | None = None) -> str:
-    """Text table: each measured metric, the paper's number (or words) beside it, and a re-measurement."""
-    paper = {p["metric"]: p for p in card.get("paper", [])}
-    now = {m["name"]: m for m in fresh or []}
-    head = f"{'metric':<26} {'card':>12}" + (f" {'now (fresh)':>12}" if fresh is not None else "") + "   paper"
-    rows = [head]
-    for m in card.get("metrics", []):
-        p = paper.get(m["name"], {})
-        pv = _fmt(p.get("value")) if p.get("value") is not None else p.get("text", "-")
-        if p.get("ref"):
-            pv += f" ({p['ref']})"
-        row = f"{m['name']:<26} {_fmt(m['value']):>12}"
-        if fresh is not None:
-            again = now.get(m["name"], {})
-            # a statistic stored in the model at fit time reads back equal by construction: not a re-measurement
-            row += f" {'(stored)' if again.get('stored') else _fmt(again.get('value')):>12}"
-        rows.append(row + f"   {pv}" + (f"  [{m['unit']}]" if m.get("unit") else ""))
-    return "\n".join(rows)
-
-
 def cmd_models(a) -> int:
     import zoo
 
@@ -83,17 +56,8 @@ def cmd_pretrained(a) -> int:
     for n in names:
         card = zoo.get_card(n)
         head = card["metrics"][0] if card.get("metrics") else {}
-        print(f"{n:<34} {head.get('name', '')}={_fmt(head.get('value'))}")
+        print(f"{n:<34} {head.get('name', '')}={fmt(head.get('value'))}")
     return 0
-
-
-def _measure(model, data_args: dict, seed: int | None, progress: bool, out_dir=None) -> list[dict]:
-    """model.measure, handing `out_dir` to the measurements that keep more than the card's numbers (RUGAN's rows)."""
-    import inspect
-
-    kw = {"out_dir": str(out_dir)} if out_dir is not None and "out_dir" in inspect.signature(model.measure).parameters \
-        else {}
-    return model.measure(data_args, seed=seed, progress=progress, **kw)
 
 
 def evaluate(name: str, seed: int | None = None, progress: bool = True, out_dir=None) -> tuple[dict, list[dict]]:
@@ -103,7 +67,9 @@ def evaluate(name: str, seed: int | None = None, progress: bool = True, out_dir=
     card = model.card
     data_args = dict(card["dataset"]["init_args"])
     fresh_seed = seed if seed is not None else int(data_args.get("seed", 0)) + 1000
-    return card, _measure(model, data_args, fresh_seed, progress, out_dir)
+    from zoo import evaluation
+
+    return card, evaluation.measure(model, data_args, seed=fresh_seed, progress=progress, out_dir=out_dir)
 
 
 def cmd_evaluate(a) -> int:
@@ -131,7 +97,7 @@ def cmd_evaluate(a) -> int:
         what = "re-measured on freshly generated data" if not stored else (
             f"{len(fresh) - stored} metric(s) re-measured on fresh data; {stored} marked (stored) are statistics "
             "kept in the model when it was fitted, equal to the card by construction")
-        print(f"\n== {n}  ({what})\n{paper_vs_ours(card, fresh)}")
+        print(f"\n== {n}  ({what})\n{paper_vs_ours_text(card, fresh)}")
         if out is not None:
             target = out / f"{n.replace('/', '__')}.json"
             target.write_text(json.dumps({"name": n, "sha256": card["sha256"], "seed": a.seed, "metrics": fresh},
@@ -155,12 +121,12 @@ def cmd_publish(a) -> int:
 
     cfg = _load_config(a.config)
     dm_cls, data_args = datamodule_from_config(cfg)
-    model_name, _, variant = a.name.partition("/")
-    cls = zoo.get_model_class(model_name)
+    from zoo import evaluation
+
     dm = dm_cls(**data_args)
     dataset = {"class_path": cfg["data"]["class_path"], "init_args": data_args, "recipe": dm.recipe(),
                "recipe_hash": dm.cache.hash}
-    out = hub.publish(a.ckpt, a.name, config=a.config, dataset=dataset, paper=getattr(cls, "PAPER", {}).get(variant, []),
+    out = hub.publish(a.ckpt, a.name, config=a.config, dataset=dataset, paper=evaluation.paper(a.name),
                       training={"seed": cfg.get("seed_everything"), "wall_time_s": a.wall_time,
                                 "max_epochs": cfg.get("trainer", {}).get("max_epochs")},
                       notes=config_header(a.config), overwrite=a.overwrite)
@@ -169,9 +135,10 @@ def cmd_publish(a) -> int:
     model = zoo.load_pretrained(a.name)
     card = model.card
     repo = source_checkout()
-    card["metrics"] = _measure(model, data_args, None, True, repo / "benchmarks" / "results" if repo else None)
+    card["metrics"] = evaluation.measure(model, data_args, progress=True,
+                                         out_dir=repo / "benchmarks" / "results" if repo else None)
     out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
-    print(f"published {out}\n{paper_vs_ours(card)}")
+    print(f"published {out}\n{paper_vs_ours_text(card)}")
     return 0
 
 

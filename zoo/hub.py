@@ -12,7 +12,6 @@ safetensors file holds named arrays, and `load_pretrained` returns them as a `Pu
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import os
 import platform
@@ -23,6 +22,8 @@ import urllib.request
 from pathlib import Path
 
 import torch
+
+from datamodules.cache import data_root, sha256_file
 
 from .paths import checkpoint_dirs, checkpoints_root
 from .registry import get_model_class, unknown_name_error
@@ -39,14 +40,6 @@ def _where() -> str:
     """Where the hub looked, for messages: a user without checkpoints must learn how to point it elsewhere."""
     return (f"looked in {', '.join(str(d) for d in checkpoint_dirs())}; set ZOO_CHECKPOINTS to a folder of "
             "<model>/<variant>.json + .safetensors to use another")
-
-
-def sha256_file(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _cards() -> dict[str, Path]:
@@ -82,7 +75,7 @@ def get_card(name: str) -> dict:
 
 
 def _download(url: str, sha256: str) -> Path:
-    cache = Path(os.environ.get("ZOO_DATA_DIR", Path.home() / ".cache" / "physics-zoo")) / "weights"
+    cache = data_root() / "weights"
     cache.mkdir(parents=True, exist_ok=True)
     target = cache / f"{sha256}.safetensors"
     if target.exists():
@@ -139,11 +132,40 @@ def load_pretrained(name: str, map_location: str | torch.device = "cpu"):
     for key in ("model", "init_args"):
         if key not in card:
             raise ValueError(f"card of {name!r} has no {key!r}: it cannot say which network to build")
-    cls = get_model_class(card["model"])
-    model = cls(**card["init_args"])
+    cls, init_args = card_class(card)
+    model = cls(**init_args)
     model.load_state_dict(tensors)
     model.card = card
     return model.to(device).eval()
+
+
+def card_class(card: dict) -> tuple[type, dict]:
+    """The class a card names (`class_path`) and its init args.  The card is untrusted: only a zoo model class of
+    the card's own model may be named (importing and calling an arbitrary path would run arbitrary code).  A card
+    from before class paths (tools/migrate_cards.py adds them) is resolved by its model's `from_legacy_args`."""
+    from .base import ZooTask
+    from .registry import import_class
+
+    name, init_args = card.get("name", "?"), dict(card["init_args"])
+    path = card.get("class_path")
+    if path is None:
+        cls = get_model_class(card["model"])
+        legacy = getattr(cls, "from_legacy_args", None)
+        return legacy(init_args) if legacy else (cls, init_args)
+    if not isinstance(path, str) or not path.startswith("zoo.") or path.count(".") < 2:
+        raise ValueError(f"card of {name!r}: class_path must name a class in a zoo module; got {path!r}")
+    get_model_class(card["model"])  # imports the model's module, which registers its classes
+    try:
+        cls = import_class(path)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"card of {name!r}: class_path {path!r} cannot be imported ({e})") from None
+    if not (isinstance(cls, type) and issubclass(cls, ZooTask) and cls.registry_name == card["model"]):
+        raise ValueError(f"card of {name!r}: class_path {path!r} is not a model of {card['model']!r}")
+    return cls, init_args
+
+
+def class_path(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _check_device(map_location) -> torch.device:
@@ -244,8 +266,15 @@ def publish(ckpt: str, name: str, config: str | None = None, metrics: list | Non
     cls = get_model_class(model_name)
     out = _publish_target(name, overwrite)
     state = load_lightning_checkpoint(ckpt)
-    # LightningCLI stores its own keys (`_class_path`, `_instantiator`) beside the init args
-    init_args = {k: v for k, v in state["hyper_parameters"].items() if not k.startswith("_")}
+    # LightningCLI stores its own keys (`_class_path`, `_instantiator`) beside the init args; the class it built is
+    # the one the card must name (a variant class of the model, not necessarily its default)
+    hp = state["hyper_parameters"]
+    init_args = {k: v for k, v in hp.items() if not k.startswith("_")}
+    if hp.get("_class_path"):
+        cls, init_args = card_class({"name": name, "model": model_name, "class_path": hp["_class_path"],
+                                     "init_args": init_args})
+    elif hasattr(cls, "from_legacy_args"):
+        cls, init_args = cls.from_legacy_args(init_args)
     model = cls(**init_args)
     model.load_state_dict(state["state_dict"])
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -256,6 +285,7 @@ def publish(ckpt: str, name: str, config: str | None = None, metrics: list | Non
     card = {
         "name": name,
         "model": model_name,
+        "class_path": class_path(cls),
         "init_args": init_args,
         "config": config,
         "dataset": dataset or {},

@@ -12,11 +12,15 @@ _MODULES = {"ising_cnn": "zoo.ising_cnn", "schrodinger_cnn": "zoo.schrodinger_cn
             "rugan": "zoo.rugan", "ntk_gan": "zoo.ntk_gan", "mbl": "zoo.mbl"}
 
 
-def register_model(name: str):
+def register_model(name: str, variant: bool = False):
+    """Register `cls` as the model `name` (its default class), or with variant=True as another class of the same
+    paper (e.g. `mbl`'s clusterer beside its classifier): cards name their exact class, the registry name groups
+    them."""
     def deco(cls):
-        if name in _MODELS and _MODELS[name] is not cls:
-            raise ValueError(f"model name {name!r} is registered twice")
-        _MODELS[name] = cls
+        if not variant:
+            if name in _MODELS and _MODELS[name] is not cls:
+                raise ValueError(f"model name {name!r} is registered twice")
+            _MODELS[name] = cls
         cls.registry_name = name
         return cls
     return deco

@@ -16,7 +16,8 @@ from pytorch_lightning import Trainer
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger
 
-from callbacks.run_folder import WANDB_ID_KEY, RunFolder, RunFolderInUse, before_instantiate
+from callbacks.run_folder import RunFolder
+from zoo.runs import WANDB_ID_KEY, RunFolderInUse, before_instantiate
 from datamodules.ising import IsingDataModule
 from zoo.hub import load_lightning_checkpoint
 from zoo.ising_cnn import IsingCNN

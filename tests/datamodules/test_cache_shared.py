@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from datamodules.cache import CacheNotWritableError, DatasetCache, _sha256
+from datamodules.cache import CacheNotWritableError, DatasetCache, sha256_file
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -168,9 +168,9 @@ def test_shard_with_pickled_objects_is_refused_not_run(tmp_path):
     with open(shard, "wb") as f:  # np.savez pickles object arrays
         np.savez(f, x=np.array([_WritesFileWhenUnpickled(marker)], dtype=object))
     # whoever can write the cache can write its checksums too: they do not protect against this
-    shard.with_suffix(".sha256").write_text(_sha256(shard))
+    shard.with_suffix(".sha256").write_text(sha256_file(shard))
     m = json.loads(c.manifest_path.read_text())
-    m["shards"][shard.name] = _sha256(shard)
+    m["shards"][shard.name] = sha256_file(shard)
     c.manifest_path.write_text(json.dumps(m))
     assert c.is_complete()
     with pytest.raises(ValueError, match="shard-00001.npz"):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from callbacks.plotting import plt, save
+from ..figures.common import plt, save
 from datamodules.physics import ising
 
 from .common import REPO, RESULTS

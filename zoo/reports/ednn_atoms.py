@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from callbacks.plotting import plt, save
+from ..figures.common import plt, save
 
 EDNN, CNN = "ednn/atoms-proxy", "ednn/atoms-proxy-cnn"
 LABEL = {EDNN: "EDNN (f=32, c=16, periodic)", CNN: "non-extensive CNN (whole 64x64 cell; patch sum beyond)"}

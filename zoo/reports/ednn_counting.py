@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from callbacks.plotting import plt, save
+from ..figures.common import plt, save
 
-from .common import paper_vs_ours_table
+from ..records import paper_vs_ours_markdown
 
 COUNT = ["ednn/count-digits-1", "ednn/count-digits-2", "ednn/count-digits-10", "ednn/count-digits-2-occ",
          "ednn/count-digits-2-occ-vs"]
@@ -139,7 +139,7 @@ def counting_section(out: Path, quick: bool = False) -> list[str]:
                      f"{per} |")
     if missing:
         lines += ["", "Not published: " + ", ".join(f"`{n}`" for n in missing) + "."]
-    lines += ["", "All card metrics:", ""] + paper_vs_ours_table({n: m.card for n, m in models.items()}) + [""]
+    lines += ["", "All card metrics:", ""] + paper_vs_ours_markdown({n: m.card for n, m in models.items()}) + [""]
     n = 40 if quick else 200
     data = {name: _test_data(m, n) for name, m in models.items()}
     lines += ["### Counts inside boxes", "",

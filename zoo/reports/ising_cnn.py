@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from callbacks.figures import confusion_figure, parity_figure
-from callbacks.plotting import plt, save
+from ..figures.supervised import confusion_figure, parity_figure
+from ..figures.common import plt, save
 from datamodules.physics import ising
 
-from .common import paper_vs_ours_table
+from ..records import paper_vs_ours_markdown
 
 NAMES = ["ising_cnn/4x4-classify", "ising_cnn/4x4-classify-random", "ising_cnn/8x8-classify", "ising_cnn/8x8-energy",
          "ising_cnn/8x8-magnetization"]
@@ -123,7 +123,7 @@ def write_report(out: Path, quick: bool = False) -> Path:
              "Thesis §3.1 (`shared/papers/mills-2021-thesis.txt` L990–1264); spec `spec-mills-ch3-supervised.md` §A.",
              "Every number under *ours* was measured by `zoo publish` on the checkpoint's held-out data (card "
              "`metrics`); `zoo evaluate ising_cnn/...` re-measures on freshly generated data.", "",
-             "## Paper vs ours", ""] + paper_vs_ours_table(cards, skip=("n_errors",)) + [""]
+             "## Paper vs ours", ""] + paper_vs_ours_markdown(cards, skip=("n_errors",)) + [""]
     missing = sorted(set(NAMES) - set(names))
     if missing:
         lines += [f"Not published yet: {', '.join(missing)}.", ""]

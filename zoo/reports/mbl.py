@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from callbacks.mbl_maps import confusion_maps_figure, phase_maps_figure
-from callbacks.plotting import plt, save
+from ..figures.common import plt, save
 from datamodules.physics import spin_chain as sc
 
-from .common import RESULTS, paper_vs_ours_table
+from ..records import paper_vs_ours_markdown
+from .common import RESULTS
 
 NAMES = ["mbl/classifier-L8", "mbl/clusterer-L8", "mbl/classifier-L12", "mbl/clusterer-L12"]
 
@@ -225,7 +226,7 @@ def write_report(out: Path, quick: bool = False) -> Path:
              "The thesis reports no numerical phase boundaries or accuracies (spec A6): except for HDBSCAN's "
              "two-cluster rate, every paper entry below is the qualitative statement it makes, with its line. "
              "Ours are measured by `zoo publish` (card `metrics`); `zoo evaluate mbl/...` re-measures on fresh data.", "",
-             "## Paper vs ours", ""] + paper_vs_ours_table(cards) + [""]
+             "## Paper vs ours", ""] + paper_vs_ours_markdown(cards) + [""]
     missing = sorted(set(NAMES) - set(names))
     if missing:
         lines += [f"Not published: {', '.join(missing)}.", ""]

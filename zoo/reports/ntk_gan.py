@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from callbacks.particles import history_figure, scatter_figure
-from callbacks.plotting import plt, save
+from ..figures.common import plt, save
 from datamodules.physics import dirac_gan as dg
 from datamodules.physics import ntk
 

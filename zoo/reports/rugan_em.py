@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from callbacks.plotting import plt, save
+from ..figures.common import plt, save
 
 from .common import RESULTS
 

@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from callbacks.plotting import plt, save
+from ..figures.common import plt, save
 from datamodules.physics import schrodinger as S
 
-from .common import REPO, RESULTS, fmt, paper_vs_ours_table
+from ..records import fmt, paper_vs_ours_markdown
+from .common import REPO, RESULTS
 
 VARIANTS = ["sho", "iw", "dig", "random", "dig-excited", "random-kinetic", "mixed", "random-rot90"]
 NAMES = [f"schrodinger_cnn/{v}" for v in VARIANTS]
@@ -208,7 +209,7 @@ def write_report(out: Path, quick: bool = False) -> Path:
              "2.24 mHa from the analytic SHO e0, the paper's 0.12), 12 000 training potentials (paper 200 000) for 10–20 "
              "epochs (paper 1000), Adam with cosine decay at batch 128 (paper AdaDelta, batch 1000). The errors measure "
              "how well the CNN learns the solver's map at our resolution, as the paper's do at theirs.", "",
-             "## Paper vs ours", ""] + paper_vs_ours_table(cards, skip=("mean_abs_error",)) + [""]
+             "## Paper vs ours", ""] + paper_vs_ours_markdown(cards, skip=("mean_abs_error",)) + [""]
     missing = sorted(set(NAMES) - set(names))
     if missing:
         lines += [f"Not published yet: {', '.join(missing)}.", ""]
