@@ -1,22 +1,26 @@
-"""MBL eigenstate phases from entanglement spectra (Durr & Chakravarty, PRB 100, 075102 (2019); thesis ch. 1).
+"""MBL eigenstate phases from entanglement spectra: Durr & Chakravarty, "Unsupervised learning eigenstate phases
+of matter", PRB 100, 075102 (2019), arXiv:1903.05755 [DC19], adapted as ch. 1 of Durr's thesis (UCLA 2022; "thesis
+Sec. 1.x, Lnnn" = section and line of shared/papers/durr-2022-thesis.txt).
 
-Two models, one registry name "mbl":
+Two classes of one paper, registry name "mbl" (cards name their class in `class_path`):
 
-- `MBLClassifier` (supervised, following [VKK18]): an MLP on the 16 eigenvalues of rho_A of single eigenstates,
-  trained with cross-entropy on the three points (0.8, 0.2) SG, (-0.8, 0.2) PM, (0, 1) thermal (thesis L457), then
-  applied to the whole grid; the phase diagram is the mean softmax per grid point (spec A5).  Architecture ours
-  (the thesis defers it to VKK18): 16 -> 64 -> 64 -> 3, ReLU, dropout 0.1, input = entanglement energies
+- `MBLClassifier` (default; supervised, following Venderley, Khemani & Kim, PRL 120, 257204 (2018),
+  arXiv:1711.00020 [VKK18]): an MLP on the 16 eigenvalues of rho_A of single eigenstates, trained with cross-entropy
+  on the three points (0.8, 0.2) SG, (-0.8, 0.2) PM, (0, 1) thermal (DC19, thesis Sec. 1.4.1, L457-459), then
+  applied to the whole grid; the phase diagram is the mean softmax per grid point (Fig. 1.5).  Architecture ours
+  (DC19 defers it to VKK18): 16 -> 64 -> 64 -> 3, ReLU, dropout 0.1, input = entanglement energies
   -log(max(p, 1e-12)) / log(1e12).
-- `MBLClusterer` (unsupervised, spec A4): a LightningModule with no optimizer.  Each training step is one resample
+- `MBLClusterer` (variant; unsupervised, DC19 thesis Sec. 1.3.2): no optimizer.  Each training step is one resample
   (n_per_point eigenstates at every grid point): the Jensen-Shannon distance matrix, HDBSCAN (precomputed metric,
   min_cluster_size = 10 % of the resample, min_samples chosen by DBCV on the first resample) and spectral
-  clustering with 3 clusters (Gaussian affinity, sigma = median JS distance).  Labels are aligned across resamples
-  (HDBSCAN: by mean Delta; spectral: thermal = highest mean entanglement entropy, the other two by mean Delta) and
-  accumulated per grid point, noise kept; only resamples where HDBSCAN finds exactly two clusters enter its map.
-  The first resample is stored as a reference, so `assign(spectra)` labels new eigenstates by a JS k-NN vote.
+  clustering with 3 clusters (Gaussian affinity, sigma = median JS distance: ours).  Labels are aligned across
+  resamples (HDBSCAN: by mean Delta, as for Fig. 1.3; spectral: thermal = highest mean entanglement entropy, the
+  other two by mean Delta: ours) and accumulated per grid point, noise kept; only resamples where HDBSCAN finds
+  exactly two clusters enter its map.  The first resample is stored as a reference, so `assign(spectra)` labels
+  new eigenstates by a JS k-NN vote (ours).
 
-`zoo.load_pretrained` builds the class registered as "mbl" from the card's init_args; a metaclass hands
-`kind="clusterer"` init args to `MBLClusterer`, so both load by name.
+Cards and checkpoints from before the split carry `kind` ('classifier' / 'clusterer'): `MBLClassifier.from_legacy_args`
+maps them to the class.  Measurement lives in zoo/evaluation/mbl.py, figures in zoo/figures/mbl.py.
 """
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ from datamodules.mbl import PHASES
 from datamodules.physics import spin_chain as sc
 
 from . import validation
-from .base import ZooTask
+from .base import SupervisedTask, ZooTask
 from .registry import register_model
 
 INPUT_MODES = ("ent_energies", "probs")
@@ -73,32 +77,25 @@ def phase_map(probs, point, n_delta: int, n_lambda: int) -> np.ndarray:
 
 
 # ============================================================================================= classifier
-class _KindDispatch(type(ZooTask)):
-    """`MBLClassifier(kind="clusterer", ...)` returns an `MBLClusterer`: one registry name ("mbl") for both models,
-    so `zoo.load_pretrained` (which calls the registered class with the card's init_args) loads either."""
-
-    def __call__(cls, *args, **kwargs):
-        if cls is MBLClassifier and kwargs.get("kind") == "clusterer":
-            return MBLClusterer(*args, **kwargs)
-        return super().__call__(*args, **kwargs)
+# init args of the classifier's optimizer, which a legacy clusterer card carried without using them
+_OPTIMIZER_ARGS = ("optimizer", "lr", "weight_decay", "lr_schedule", "optimizer_args")
 
 
 @register_model("mbl")
-class MBLClassifier(ZooTask, metaclass=_KindDispatch):
+class MBLClassifier(SupervisedTask):
     """Args:
         L, region_size: chain length and middle-region size of the training data (`zoo fit` links them from
             the DataModule); the input has 2^region_size features.
-        kind: 'classifier' (this class).  `kind='clusterer'` builds an `MBLClusterer` instead (one registry name).
         hidden: MLP widths (ours: [64, 64]).  dropout: ours 0.1.
-        input_mode: 'ent_energies' (default, "entanglement spectra", L447) or 'probs'.
-        optimizer, lr: ours Adam 1e-3 (the thesis used TensorFlow, settings unreported).
+        input_mode: 'ent_energies' (default: the "entanglement spectra" of DC19 thesis Sec. 1.4, Fig. 1.5, L447) or
+            'probs'.
+        optimizer, lr, weight_decay, lr_schedule, optimizer_args: `SupervisedTask`'s; ours Adam 1e-3 (DC19 trained
+            with TensorFlow, settings unreported).
     """
 
-    def __init__(self, L: int | None = None, region_size: int = 4, kind: str = "classifier",
-                 hidden: list[int] = (64, 64), dropout: float = 0.1, input_mode: str = "ent_energies",
-                 optimizer: str = "adam", lr: float = 1e-3, weight_decay: float = 0.0, lr_schedule: str = "constant"):
-        if kind != "classifier":
-            raise ValueError(f"MBLClassifier has kind='classifier'; got {kind!r}")
+    def __init__(self, L: int | None = None, region_size: int = 4, hidden: list[int] = (64, 64),
+                 dropout: float = 0.1, input_mode: str = "ent_energies", optimizer: str = "adam", lr: float = 1e-3,
+                 weight_decay: float = 0.0, lr_schedule: str = "constant", optimizer_args: dict | None = None):
         if L is None:
             raise ValueError("L (chain length) is required; `zoo fit` links it from data.init_args.L")
         sc.middle_region(L, region_size)
@@ -109,13 +106,26 @@ class MBLClassifier(ZooTask, metaclass=_KindDispatch):
         hidden = list(hidden)
         if not hidden or any(int(h) < 1 for h in hidden):
             raise ValueError(f"hidden must be a non-empty list of positive widths; got {hidden}")
-        super().__init__(optimizer=optimizer, lr=lr, weight_decay=weight_decay, lr_schedule=lr_schedule)
+        super().__init__(optimizer=optimizer, lr=lr, weight_decay=weight_decay, lr_schedule=lr_schedule,
+                         optimizer_args=optimizer_args)
+
+    @classmethod
+    def from_legacy_args(cls, init_args: dict) -> tuple[type, dict]:
+        """(class, init args) of a card or checkpoint from before the split, whose init args carry `kind`:
+        'clusterer' -> `MBLClusterer` without the optimizer args it never used; otherwise this class."""
+        args = dict(init_args)
+        kind = args.pop("kind", "classifier")
+        if kind == "clusterer":
+            return MBLClusterer, {k: v for k, v in args.items() if k not in _OPTIMIZER_ARGS}
+        if kind != "classifier":
+            raise ValueError(f"legacy MBL init args: kind must be 'classifier' or 'clusterer'; got {kind!r}")
+        return cls, args
 
     @property
     def n_features(self) -> int:
         return 2 ** self.hparams.region_size
 
-    def configure_model(self) -> None:
+    def configure_models(self) -> None:
         hp = self.hparams
         layers, d = [], self.n_features
         for w in hp.hidden:
@@ -182,18 +192,19 @@ class MBLClassifier(ZooTask, metaclass=_KindDispatch):
 
 
 # ============================================================================================= clusterer
+@register_model("mbl", variant=True)
 class MBLClusterer(ZooTask):
-    """Resampled HDBSCAN + spectral clustering of entanglement spectra (spec A4, C4).
+    """Resampled HDBSCAN + spectral clustering of entanglement spectra (DC19 thesis Sec. 1.3.2, Figs. 1.2-1.4).
 
     Args:
         L, region_size, n_delta, n_lambda, delta_range, lambda_range, n_per_point: data facts linked by `zoo fit`
             from the DataModule (the resample is n_per_point eigenstates at each of n_delta * n_lambda points).
-        kind: 'clusterer'.
-        min_cluster_fraction: HDBSCAN min_cluster_size as a fraction of the resample (paper: 600 / 6000, L411).
-        min_samples: an int, or 'dbcv' (paper: DBCV-chosen, value unreported, L413): the DBCV-best of
-            `dbcv_candidates` on the first resample, then frozen (ours: spec E).
-        n_clusters: spectral clusters (paper 3, L433).  sigma: Gaussian-kernel width in JS-distance units (base
-            js_base), 'median' (ours: median pairwise distance of each resample) or a number.
+        min_cluster_fraction: HDBSCAN min_cluster_size as a fraction of the resample (DC19: 600 of 6000, thesis
+            Sec. 1.3.2, L411).
+        min_samples: an int, or 'dbcv' (DC19: chosen by the density-based validation score, value unreported,
+            thesis Sec. 1.3.2, L413): the DBCV-best of `dbcv_candidates` on the first resample, then frozen (ours).
+        n_clusters: spectral clusters (DC19: 3, thesis Sec. 1.3.2, L433).  sigma: Gaussian-kernel width in
+            JS-distance units (base js_base), 'median' (ours: median pairwise distance of each resample) or a number.
         knn: neighbours of the JS k-NN vote of `assign` against the reference resample.
         seed: seeds k-means inside spectral clustering (seed + resample index).
     Not trained by gradient: `zoo fit` with max_epochs 1 runs one resample per step; the counts are buffers
@@ -202,12 +213,9 @@ class MBLClusterer(ZooTask):
 
     def __init__(self, L: int | None = None, region_size: int = 4, n_delta: int = 60, n_lambda: int = 20,
                  delta_range: list[float] = (-3.0, 3.0), lambda_range: list[float] = (0.0, 2.0), n_per_point: int = 5,
-                 kind: str = "clusterer", min_cluster_fraction: float = 0.1, min_samples: int | str = "dbcv",
+                 min_cluster_fraction: float = 0.1, min_samples: int | str = "dbcv",
                  dbcv_candidates: list[int] = (5, 10, 25, 50, 100), n_clusters: int = 3,
-                 sigma: float | str = "median", js_base: float = 2.0, knn: int = 10, seed: int = 0,
-                 optimizer: str = "adam", lr: float = 1e-3, weight_decay: float = 0.0, lr_schedule: str = "constant"):
-        if kind != "clusterer":
-            raise ValueError(f"MBLClusterer has kind='clusterer'; got {kind!r}")
+                 sigma: float | str = "median", js_base: float = 2.0, knn: int = 10, seed: int = 0):
         if L is None:
             raise ValueError("L (chain length) is required; `zoo fit` links it from data.init_args.L")
         sc.middle_region(L, region_size)
@@ -223,7 +231,7 @@ class MBLClusterer(ZooTask):
             raise ValueError(f"label alignment is defined for 3 spectral clusters (PM, SG, thermal); got {n_clusters}")
         if js_base <= 1 or knn < 1:
             raise ValueError(f"js_base must be > 1 and knn >= 1; got {js_base}, {knn}")
-        super().__init__(optimizer=optimizer, lr=lr, weight_decay=weight_decay, lr_schedule=lr_schedule)
+        super().__init__()
         self.automatic_optimization = False
 
     @property
@@ -238,7 +246,7 @@ class MBLClusterer(ZooTask):
     def lambdas(self) -> np.ndarray:
         return np.linspace(*self.hparams.lambda_range, self.hparams.n_lambda)
 
-    def configure_model(self) -> None:
+    def configure_models(self) -> None:
         G, n, d = self.n_points, self.hparams.n_per_point, 2 ** self.hparams.region_size
         self.register_buffer("hdbscan_counts", torch.zeros(G, 3, dtype=torch.float64))  # PM, SG, noise
         self.register_buffer("spectral_counts", torch.zeros(G, 3, dtype=torch.float64))  # PM, SG, thermal
@@ -302,10 +310,11 @@ class MBLClusterer(ZooTask):
         delta = self.deltas[point // hp.n_lambda]
         hdb = np.full(N, 2)
         if n_found == 2:
-            order = np.argsort([delta[raw == c].mean() for c in range(2)])  # lower mean Delta = PM (L425-427)
+            order = np.argsort([delta[raw == c].mean() for c in range(2)])  # lower mean Delta = PM (DC19 Fig. 1.3, thesis L425-427)
             for new, c in enumerate(order):
                 hdb[raw == c] = new
-        # spectral clustering on the Gaussian affinity of the same distances (spec A4, D7)
+        # spectral clustering on the Gaussian affinity S = exp(-d^2 / 2 sigma^2) of the same distances (DC19 thesis
+        # Sec. 1.6.2, L673): sklearn's affinity='precomputed' takes similarities, not distances
         iu = np.triu_indices(N, 1)
         sigma = float(np.median(D[iu][D[iu] > 0])) if hp.sigma == "median" else float(hp.sigma)
         S = np.exp(-D ** 2 / (2 * sigma ** 2))
@@ -400,137 +409,3 @@ class MBLClusterer(ZooTask):
         nn_idx = D.topk(k, dim=1, largest=False).indices
         votes = torch.nn.functional.one_hot(ref_lab[nn_idx], 3).double().mean(1)
         return votes if return_probs else votes.argmax(1)
-
-
-# ============================================================================================= cards
-PAPER = {
-    "classifier-L8": [
-        {"metric": "test_accuracy", "value": None, "ref": "thesis L447-459 (A5)",
-         "text": "not reported; network and training deferred to VKK18 (paper: L = 12)"},
-        {"metric": "map_delta_symmetry_mae", "value": None, "ref": "L377, L479 (Fig. 1.9)",
-         "text": "phase diagram approx. symmetric under Delta -> -Delta; supervised 'slightly more symmetric'"},
-        {"metric": "map_thermal_growth", "value": None, "ref": "L447, Fig. 1.5",
-         "text": "thermal region around Delta = 0 grows with lambda"},
-    ],
-    "clusterer-L8": [
-        {"metric": "hdbscan_two_cluster_rate", "value": 0.98, "ref": "thesis L427 (A4)",
-         "text": "> 98 % of 1000 resamples give exactly 2 clusters (paper: L = 12)"},
-        {"metric": "hdbscan_pm_mean_delta", "value": None, "ref": "L425-429, Fig. 1.3",
-         "text": "red (PM) cluster left, blue (SG) right, noise in between"},
-        {"metric": "spectral_thermal_mean_lambda", "value": None, "ref": "L440-442, Fig. 1.4",
-         "text": "third (thermal) cluster in the centre, growing with lambda"},
-    ],
-}
-PAPER["classifier-L12"] = PAPER["classifier-L8"]
-PAPER["clusterer-L12"] = PAPER["clusterer-L8"]
-
-
-def _m(name, value, split, how, unit=""):
-    return {"name": name, "value": float(value), "split": split, "how": how, "unit": unit}
-
-
-def map_metrics(p: np.ndarray, deltas: np.ndarray, lambdas: np.ndarray, prefix: str, third: str = "thermal") -> list:
-    """Layout numbers of a (n_delta, n_lambda, 3) map (PM, SG, third)."""
-    split = f"{len(deltas)} x {len(lambdas)} grid"
-    D = deltas[:, None] * np.ones_like(lambdas)[None, :]
-    Lm = np.ones_like(deltas)[:, None] * lambdas[None, :]
-    w = p.reshape(-1, 3)
-    out = []
-    for j, name in enumerate(("pm", "sg", third)):
-        wj = w[:, j]
-        if wj.sum() > 0:
-            out.append(_m(f"{prefix}_{name}_mean_delta", (wj * D.ravel()).sum() / wj.sum(), split,
-                          f"mean Delta weighted by the {name} fraction"))
-    wt = w[:, 2]
-    if wt.sum() > 0:
-        out.append(_m(f"{prefix}_{third}_mean_lambda", (wt * Lm.ravel()).sum() / wt.sum(), split,
-                      f"mean lambda weighted by the {third} fraction (grid mean {lambdas.mean():.3g})"))
-    centre = np.abs(deltas) <= 0.5 + 1e-9
-    if centre.any():
-        out.append(_m(f"{prefix}_{third}_growth", p[centre, -1, 2].mean() - p[centre, 0, 2].mean(), split,
-                      f"{third} fraction at lambda = {lambdas[-1]:.3g} minus at lambda = {lambdas[0]:.3g}, |Delta| <= 0.5"))
-    # self-duality Delta -> -Delta swaps PM and SG (A1); the grid is symmetric when delta_range is
-    out.append(_m(f"{prefix}_delta_symmetry_mae", np.abs(p[:, :, 0] - p[::-1, :, 1]).mean(), split,
-                  "mean |p_PM(Delta, lambda) - p_SG(-Delta, lambda)|"))
-    return out
-
-
-@torch.no_grad()
-def _measure_classifier(model: MBLClassifier, data_args: dict, seed, progress) -> list[dict]:
-    from datamodules.mbl import MBLDataModule
-
-    args = {**data_args, "serve": "states", "progress": progress}
-    if seed is not None:
-        args["seed"] = seed
-    dm = MBLDataModule(**args)
-    dm.prepare_data()
-    dm.setup()
-    out = []
-    t = dm.train_point_data()
-    m = t["split"] == 2
-    split = f"held-out realizations at the 3 training points ({m.sum()} eigenstates, data seed {dm.seed})"
-    pred = model.predict_phase(t["spectra"][m]).argmax(1).cpu().numpy()
-    out.append(_m("test_accuracy", (pred == t["label"][m]).mean(), split, "argmax class == training-point phase"))
-    for j, ph in enumerate(PHASES):
-        mj = t["label"][m] == j
-        if mj.any():
-            out.append(_m(f"test_accuracy_{ph}", (pred[mj] == j).mean(), split, f"accuracy on {ph} eigenstates"))
-    if dm.n_grid:
-        g = dm.grid_data()
-        p, C = model.phase_diagram(g["spectra"], g["point"], dm.n_delta, dm.n_lambda)
-        out += map_metrics(p, dm.deltas, dm.lambdas, "map")
-        out.append(_m("mean_confusion", np.nanmean(C), f"{dm.n_delta} x {dm.n_lambda} grid, data seed {dm.seed}",
-                      "mean over the grid of C = 1 - sqrt2 d_min"))
-    return out
-
-
-@torch.no_grad()
-def _measure_clusterer(model: MBLClusterer, data_args: dict, seed, progress) -> list[dict]:
-    from datamodules.mbl import MBLDataModule
-
-    n = int(model.n_resamples)
-    hp = model.hparams
-    fit = f"{n} resamples x {hp.n_per_point} states x {model.n_points} points (as fitted)"
-    out = [_m("hdbscan_two_cluster_rate", model.two_cluster_rate, fit, "fraction of resamples where HDBSCAN finds "
-              "exactly 2 clusters"),
-           _m("n_resamples", n, fit, "resamples accumulated"),
-           _m("hdbscan_min_samples", int(model.min_samples_used), fit,
-              "min_samples used (DBCV-chosen on resample 0)" if hp.min_samples == "dbcv" else "min_samples (fixed)"),
-           _m("spectral_sigma", float(model.sigma_sum) / max(n, 1), fit, f"mean Gaussian width (JS distance, base "
-              f"{hp.js_base})")]
-    if int(model.n_accepted):
-        p, _ = model.phase_diagram("hdbscan")
-        out += map_metrics(p, model.deltas, model.lambdas, "hdbscan", third="noise")
-    p, C = model.phase_diagram("spectral")
-    out += map_metrics(p, model.deltas, model.lambdas, "spectral")
-    out.append(_m("spectral_mean_confusion", np.nanmean(C), fit, "mean over the grid of C = 1 - sqrt2 d_min"))
-    # all of the above are statistics accumulated when the clusterer was fitted (its buffers): re-reading them
-    # measures nothing new, and `zoo evaluate` must say so rather than call them re-measured
-    for r in out:
-        r["stored"] = True
-    # fresh eigenstates from the training points, labelled out of sample by the k-NN vote
-    args = {**data_args, "serve": "states", "progress": progress, "grid_realizations": 0,
-            "train_realizations": min(int(data_args.get("train_realizations", 20)), 20)}
-    args["seed"] = seed if seed is not None else int(data_args.get("seed", 0)) + 1000
-    dm = MBLDataModule(**args)
-    dm.prepare_data()
-    dm.setup()
-    t = dm.train_point_data()
-    lab = model.assign(t["spectra"], "spectral").numpy()
-    out.append(_m("assign_accuracy_train_points", (lab == t["label"]).mean(),
-                  f"{len(lab)} fresh eigenstates at the 3 training points (data seed {dm.seed})",
-                  "spectral k-NN label == the point's phase (PM / SG / thermal)"))
-    return out
-
-
-def measure(model, data_args: dict, seed: int | None = None, progress: bool = False) -> list[dict]:
-    """The card's metrics (see `zoo publish` / `zoo evaluate`)."""
-    if isinstance(model, MBLClusterer):
-        return _measure_clusterer(model, data_args, seed, progress)
-    return _measure_classifier(model, data_args, seed, progress)
-
-
-MBLClassifier.measure = measure
-MBLClusterer.measure = measure
-MBLClassifier.PAPER = PAPER
-MBLClusterer.PAPER = PAPER

@@ -1,6 +1,6 @@
 """Spectrum Bifurcation Renormalization Group (SBRG; You, Qi & Xu, PRB 93, 104205 (2016) [YQX16]).
 
-Pure numpy (+ matplotlib for the two plotting helpers): no Lightning, nothing of ours.
+Pure numpy: no Lightning, no plotting (the figures are in zoo/figures/mbl.py, the report in zoo/reports/mbl.py).
 
 What the thesis states (Durr 2022, appendix 1.6.1, L538-636; spec section A7, L180-230):
 - H = sum_mu h_mu sigma^mu with mu a string over {I, X, Y, Z} (L558-560).
@@ -36,6 +36,7 @@ Conventions:
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,8 +45,7 @@ __all__ = [
     "PauliString", "pauli_product", "anticommute", "pauli_matrix", "CliffordRotation",
     "SBRGResult", "sbrg", "sbrg_random_tfim", "sample_couplings", "heff_spectrum", "exact_spectrum",
     "hamiltonian_matrix", "relative_rms_error", "term_range", "term_strength_vs_range", "sbrg_vs_ed",
-    "sbrg_ed_error_scan", "liom_ranges", "stabilizer_entropy", "plot_sbrg_vs_ed", "plot_term_strength_vs_range",
-    "sbrg_report_section",
+    "sbrg_ed_error_scan", "liom_ranges", "stabilizer_entropy",
 ]
 
 _LABELS = "IXYZ"
@@ -567,17 +567,24 @@ def sbrg_vs_ed(L: int = 8, Gamma: float = 5.0, seed: int = 0, J0: float = 1.0, K
                pbc: bool = True, tol: float = 1e-8, max_rate: float | None = 2.0) -> dict:
     """Fig 1.13 data for one disorder realization: sorted SBRG and ED spectra and their relative RMS error."""
     H = sbrg_random_tfim(L, J0=J0, K0=K0, h0=h0, Gamma=Gamma, pbc=pbc, rng=seed)
+    t0 = time.perf_counter()
     res = sbrg(H, tol=tol, max_rate=max_rate)
-    E_s, E_e = res.spectrum(), exact_spectrum(H)
+    E_s = res.spectrum()
+    sbrg_s = time.perf_counter() - t0
+    E_e = exact_spectrum(H)
     return {"H": H, "result": res, "E_sbrg": E_s, "E_ed": E_e, "rel_rms": relative_rms_error(E_s, E_e),
-            "L": L, "Gamma": Gamma, "seed": seed, "pbc": pbc}
+            "L": L, "Gamma": Gamma, "seed": seed, "pbc": pbc, "sbrg_seconds": sbrg_s}
 
 
-def sbrg_ed_error_scan(L: int = 8, Gammas=(1.0, 2.0, 3.0, 5.0), seeds=range(10), **kw) -> dict:
-    """Relative RMS error of SBRG vs ED for each Gamma over seeds: {Gamma: array of per-seed errors}."""
+def sbrg_ed_error_scan(L: int = 8, Gammas=(1.0, 2.0, 3.0, 5.0), seeds=range(10), with_times: bool = False,
+                       **kw) -> dict:
+    """Relative RMS error of SBRG vs ED for each Gamma over seeds: {Gamma: array of per-seed errors}; with_times:
+    {Gamma: (errors, SBRG wall seconds per seed)}."""
     out = {}
     for G in Gammas:
-        out[float(G)] = np.array([sbrg_vs_ed(L, G, int(s), **kw)["rel_rms"] for s in seeds])
+        runs = [sbrg_vs_ed(L, G, int(s), **kw) for s in seeds]
+        errs = np.array([r["rel_rms"] for r in runs])
+        out[float(G)] = (errs, np.array([r["sbrg_seconds"] for r in runs])) if with_times else errs
     return out
 
 
@@ -615,109 +622,3 @@ def stabilizer_entropy(result: SBRGResult, region) -> float:
     g = [(p.x & mask, p.z & mask) for _, p in result.lioms]
     M = np.array([[int(_anti(a[0], a[1], b[0], b[1])) for b in g] for a in g], dtype=np.uint8)
     return _gf2_rank(M) / 2.0
-
-
-def plot_sbrg_vs_ed(path, L: int = 8, Gamma: float = 5.0, seed: int = 0, **kw) -> dict:
-    """Fig 1.13: sorted SBRG vs ED spectrum for one realization (paper: L = 8, J0 = K0 = h0 = 1, Gamma = 5).
-
-    Writes a PNG to `path` and returns the `sbrg_vs_ed` dict (with rel_rms) so a report can quote the number.
-    """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    d = sbrg_vs_ed(L, Gamma, seed, **kw)
-    n = np.arange(len(d["E_ed"]))
-    fig, ax = plt.subplots(1, 2, figsize=(9, 3.6))
-    ax[0].plot(n, d["E_ed"], "k-", lw=2, label="exact diagonalization")
-    ax[0].plot(n, d["E_sbrg"], "r.", ms=3, label="SBRG (H_eff)")
-    ax[0].set_xlabel("level index")
-    ax[0].set_ylabel("energy")
-    ax[0].legend(fontsize=8)
-    ax[0].set_title(f"L={L}, Gamma={Gamma:g}, seed {seed}: rel. RMS {d['rel_rms']:.2e}", fontsize=9)
-    ax[1].plot(n, d["E_sbrg"] - d["E_ed"], "b.", ms=3)
-    ax[1].axhline(0, color="k", lw=0.5)
-    ax[1].set_xlabel("level index")
-    ax[1].set_ylabel("E_SBRG - E_ED")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return d
-
-
-def plot_term_strength_vs_range(path, L: int = 8, Gamma: float = 5.0, seed: int = 0, pbc: bool = True,
-                                **kw) -> dict:
-    """Fig 1.1: |coefficient| vs range for the original H and for H_eff (paper: L = 8, Gamma = 5).
-
-    Writes a PNG to `path` and returns the `term_strength_vs_range` dict.
-    """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    H = sbrg_random_tfim(L, Gamma=Gamma, pbc=pbc, rng=seed, **{k: v for k, v in kw.items() if k in ("J0", "K0", "h0")})
-    res = sbrg(H, **{k: v for k, v in kw.items() if k in ("tol", "max_rate")})
-    d = term_strength_vs_range(H, res, pbc=pbc)
-    rng = np.random.default_rng(0)  # horizontal jitter only, so overlapping points stay visible
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    ax.semilogy(d["orig_range"] - 0.12 + 0.08 * rng.standard_normal(len(d["orig_range"])), d["orig_strength"],
-                "ks", ms=4, label="original H (physical sites)")
-    ax.semilogy(d["heff_range"] + 0.12 + 0.08 * rng.standard_normal(len(d["heff_range"])), d["heff_strength"],
-                "r.", ms=5, label="H_eff (LIOM sites)")
-    ax.set_xlabel("range (sites spanned" + (", periodic)" if pbc else ")"))
-    ax.set_ylabel("|coefficient|")
-    ax.set_title(f"L={L}, Gamma={Gamma:g}, seed {seed}", fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    d.update({"H": H, "result": res})
-    return d
-
-
-def sbrg_report_section(out, quick: bool = False, L: int = 8, Gammas=(5.0, 3.0, 2.0, 1.0), seed: int = 0) -> dict:
-    """Figs 1.13 and 1.1 plus the SBRG-vs-ED error scan, for the MBL report.
-
-    Writes out/mbl_sbrg_vs_ed.png and out/mbl_sbrg_term_range.png; returns {"figs": [paths], "numbers": {...},
-    "lines": [markdown lines]}. The scan uses seeds 0..9 (0..3 if quick) per Gamma; at L = 8 it takes ~1 s per
-    realization (dominated by ED) on one core.
-    """
-    import time
-    from pathlib import Path
-
-    out = Path(out)
-    f1, f2 = out / "mbl_sbrg_vs_ed.png", out / "mbl_sbrg_term_range.png"
-    d = plot_sbrg_vs_ed(f1, L=L, Gamma=5.0, seed=seed)
-    plot_term_strength_vs_range(f2, L=L, Gamma=5.0, seed=seed)
-    seeds = range(4 if quick else 10)
-    numbers = {"fig_1_13_rel_rms": d["rel_rms"], "L": L, "seeds": len(seeds), "pbc": True}
-    rows = []
-    for G in Gammas:
-        errs, ts = [], []
-        for s_ in seeds:
-            H = sbrg_random_tfim(L, Gamma=G, rng=s_)
-            t0 = time.perf_counter()
-            Es = sbrg(H).spectrum()
-            ts.append(time.perf_counter() - t0)
-            errs.append(relative_rms_error(Es, exact_spectrum(H)))
-        e = np.array(errs)
-        numbers[f"Gamma_{G:g}"] = {"mean": float(e.mean()), "median": float(np.median(e)), "max": float(e.max()),
-                                   "sbrg_seconds_median": float(np.median(ts))}
-        rows.append(f"| {G:g} | {e.mean():.3f} | {np.median(e):.3f} | {e.max():.3f} |")
-    # the infinite-randomness limit, where second-order SW becomes exact (cheap at L = 6)
-    e40 = np.array([sbrg_vs_ed(6, 40.0, s_)["rel_rms"] for s_ in range(10)])
-    numbers["L6_Gamma_40"] = {"median": float(np.median(e40)), "max": float(e40.max())}
-    lines = ["## SBRG vs exact diagonalization (appendix 1.6.1, Figs. 1.1 and 1.13)", "",
-             f"H = -sum J_i X_i X_i+1 + K_i Z_i Z_i+1 + h_i Z_i, L = {L}, J0 = K0 = h0 = 1, couplings J0 u^Gamma "
-             "(Gamma = 1 uniform; the thesis's 'gamma = 0' at L626 is a misprint), periodic chain as in the "
-             "reference code (the thesis does not say), truncation tol 1e-8, max_rate 2 (ours, from the reference "
-             "code). Metric (ours; the thesis quotes none, only 'closely match', L630): relative RMS = "
-             "RMS(E_SBRG - E_ED) / std(E_ED) of the sorted 2^L spectra.", "",
-             f"Fig. 1.13 realization (seed {seed}, Gamma = 5): relative RMS {d['rel_rms']:.3f}. "
-             f"Over seeds 0-{len(seeds) - 1}:", "",
-             "| Gamma | mean | median | max |", "|---|---|---|---|"] + rows + [
-             "", f"SBRG is a strong-disorder method: the error falls with Gamma (L = 6, Gamma = 40, seeds 0-9: median "
-             f"{np.median(e40):.1e}, max {e40.max():.1e}) and grows towards the uniform distribution (Gamma = 1). "
-             "Large errors come from realizations with two comparable leading couplings, where the second-order "
-             "Schrieffer-Wolff expansion in their ratio is poor.", ""]
-    return {"figs": [f1, f2], "numbers": numbers, "lines": lines}

@@ -12,14 +12,13 @@ def tiny(data: dict) -> list[str]:
 
 
 def model(model_args: dict, data: dict):
-    from zoo.mbl import MBLClassifier
+    from zoo.mbl import MBLClassifier, MBLClusterer
 
-    # MBLClassifier(kind="clusterer") builds the MBLClusterer (no parameters); linked facts as the CLI links them
+    # linked facts as the CLI links them; the clusterer configs (no parameters) are the ones with HDBSCAN settings
     links = {"L": 8, "region_size": data.get("region_size", 4), "n_delta": 4, "n_lambda": 3}
-    kind = "clusterer" if "min_cluster_fraction" in model_args or model_args.get("kind") == "clusterer" else "classifier"
-    if kind == "classifier":
-        return MBLClassifier(**{**model_args, "L": 8, "region_size": links["region_size"]})
-    return MBLClassifier(**{**model_args, **links, "kind": "clusterer"})
+    if "min_cluster_fraction" in model_args:
+        return MBLClusterer(**{**model_args, **links})
+    return MBLClassifier(**{**model_args, "L": 8, "region_size": links["region_size"]})
 
 
 TINY = {"datamodules.mbl.MBLDataModule": (tiny, model)}

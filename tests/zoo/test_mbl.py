@@ -1,4 +1,5 @@
-"""MBL classifier and clusterer (zoo/mbl.py): API, bad input, learning on tiny data, clustering a synthetic set."""
+"""MBL classifier and clusterer (zoo/mbl.py): API, bad input, learning on tiny data, clustering a synthetic set, legacy
+`kind` cards and checkpoints, the evaluation module and the figures."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,6 +7,7 @@ import pytest
 import torch
 
 from callbacks.mbl_maps import PhaseDiagramFigures
+from zoo.hub import card_class, class_path
 from zoo.mbl import MBLClassifier, MBLClusterer, check_spectra, phase_map
 
 ND, NL, NPP = 6, 3, 8  # synthetic grid and draws per point
@@ -44,7 +46,7 @@ def _resample(seed):
 
 
 def _clusterer(**kw):
-    return MBLClassifier(kind="clusterer", L=8, n_delta=ND, n_lambda=NL, n_per_point=NPP, knn=3, **kw)
+    return MBLClusterer(L=8, n_delta=ND, n_lambda=NL, n_per_point=NPP, knn=3, **kw)
 
 
 def test_clusterer_recovers_synthetic_phases_and_aligns_labels():
@@ -76,8 +78,10 @@ def test_clusterer_dbcv_choice_and_state_round_trip(tmp_path):
     m.training_step(_resample(0), 0)
     assert int(m.min_samples_used) in (3, 5)  # 300 > resample size is skipped
     save_file({k: v.contiguous() for k, v in m.state_dict().items()}, str(tmp_path / "c.safetensors"))
-    m2 = MBLClassifier(**dict(m.hparams))  # what load_pretrained does with the card's init_args
-    assert isinstance(m2, MBLClusterer)
+    card = {"model": "mbl", "class_path": class_path(type(m)), "init_args": dict(m.hparams)}
+    cls, init_args = card_class(card)  # what load_pretrained does with the card
+    assert cls is MBLClusterer
+    m2 = cls(**init_args)
     m2.load_state_dict(load_file(str(tmp_path / "c.safetensors")))
     np.testing.assert_array_equal(m2.phase_diagram("spectral")[0], m.phase_diagram("spectral")[0])
     with pytest.raises(ValueError, match="method"):
@@ -169,7 +173,7 @@ def test_clusterer_fit_by_the_trainer_checkpoints_every_resample(tmp_path):
 
     dm = MBLDataModule(L=6, n_delta=4, n_lambda=3, grid_realizations=2, states_per_realization=5, train_realizations=0,
                        serve="resamples", n_resamples=2, progress=False, gen_workers=1, data_dir=str(tmp_path))
-    m = MBLClassifier(kind="clusterer", L=6, n_delta=4, n_lambda=3, n_per_point=5, min_samples=3)
+    m = MBLClusterer(L=6, n_delta=4, n_lambda=3, n_per_point=5, min_samples=3)
     ck = ModelCheckpoint(dirpath=tmp_path / "ck", filename="last", every_n_train_steps=1, enable_version_counter=False)
     trainer = pl.Trainer(max_epochs=1, logger=False, callbacks=[ck, PhaseDiagramFigures()], enable_progress_bar=False,
                          enable_model_summary=False, num_sanity_val_steps=0, accelerator="cpu",
@@ -180,3 +184,84 @@ def test_clusterer_fit_by_the_trainer_checkpoints_every_resample(tmp_path):
     state = torch.load(tmp_path / "ck" / "last.ckpt", weights_only=True)
     assert int(state["state_dict"]["n_resamples"]) == 2
     assert state["state_dict"]["spectral_counts"].sum() == 2 * 4 * 3 * 5
+
+
+def test_legacy_kind_args_resolve_to_the_class():
+    """Cards and checkpoints from before the split carry `kind`; the clusterer's also carried an optimizer it never
+    used.  Both resolve to the class, without those args, and build."""
+    legacy_clu = {"L": 8, "n_delta": ND, "n_lambda": NL, "kind": "clusterer", "min_samples": 3, "optimizer": "adam",
+                  "lr": 1e-3, "weight_decay": 0.0, "lr_schedule": "constant"}
+    cls, args = card_class({"name": "mbl/x", "model": "mbl", "init_args": legacy_clu})
+    assert cls is MBLClusterer and args == {"L": 8, "n_delta": ND, "n_lambda": NL, "min_samples": 3}
+    m = cls(**args)
+    assert "optimizer" not in m.hparams and "kind" not in m.hparams and m.configure_optimizers() is None
+    cls, args = MBLClassifier.from_legacy_args({"L": 8, "kind": "classifier", "lr": 3e-3})
+    assert cls is MBLClassifier and args == {"L": 8, "lr": 3e-3}
+    assert isinstance(cls(**args).configure_optimizers(), torch.optim.Adam)
+    assert MBLClassifier.from_legacy_args({"L": 8}) == (MBLClassifier, {"L": 8})  # a card without kind
+    with pytest.raises(ValueError, match="kind"):
+        MBLClassifier.from_legacy_args({"L": 8, "kind": "kmeans"})
+    # the switch is gone from the classes themselves
+    with pytest.raises(TypeError):
+        MBLClassifier(L=8, kind="clusterer")
+    with pytest.raises(TypeError):
+        MBLClusterer(L=8, lr=1e-3)
+
+
+def test_classes_and_optimizer_args():
+    from zoo.base import SupervisedTask, ZooTask
+    from zoo.registry import get_model_class
+
+    assert get_model_class("mbl") is MBLClassifier and MBLClusterer.registry_name == "mbl"
+    assert issubclass(MBLClassifier, SupervisedTask) and not issubclass(MBLClusterer, SupervisedTask)
+    assert issubclass(MBLClusterer, ZooTask)
+    opt = MBLClassifier(L=8, optimizer="sgd", lr=0.1, optimizer_args={"momentum": 0.5}).configure_optimizers()
+    assert isinstance(opt, torch.optim.SGD) and opt.param_groups[0]["momentum"] == 0.5
+
+
+def test_measure_marks_the_clusterers_fit_time_statistics_stored(tmp_path):
+    """zoo.evaluation.mbl.measure: a clusterer's accumulated statistics are `stored`; the k-NN assignment of fresh
+    eigenstates is measured now."""
+    from zoo import evaluation
+    from zoo.evaluation.mbl import PAPER
+
+    m = MBLClusterer(L=6, n_delta=4, n_lambda=3, n_per_point=5, min_samples=3)
+    rng = np.random.default_rng(0)
+    X = np.concatenate([_probs(rng, ("PM", "SG", "thermal")[g % 3], 5) for g in range(12)])
+    m.training_step((torch.as_tensor(X, dtype=torch.float32), torch.arange(12).repeat_interleave(5)), 0)
+    data = {"L": 6, "grid_realizations": 0, "train_realizations": 2, "gen_workers": 1, "data_dir": str(tmp_path)}
+    recs = evaluation.measure(m, data, seed=3)
+    by = {r["name"]: r for r in recs}
+    assert by["n_resamples"]["value"] == 1 and by["n_resamples"]["stored"] is True
+    assert all(r.get("stored") for r in recs if r["name"] != "assign_accuracy_train_points")
+    fresh = by["assign_accuracy_train_points"]
+    assert "stored" not in fresh and "data seed 3" in fresh["split"] and 0 <= fresh["value"] <= 1
+    assert evaluation.paper("mbl/clusterer-L8") == PAPER["clusterer-L8"]
+    assert {p["metric"] for p in evaluation.paper("mbl/classifier-L12")} >= {"test_accuracy"}
+
+
+def test_figures_are_pure(tmp_path):
+    from zoo.figures.common import save
+    from zoo.figures.mbl import confusion_maps_figure, hist_figure, phase_maps_figure, slices_figure
+
+    p = np.random.default_rng(0).dirichlet(np.ones(3), (ND, NL))
+    d, lam = np.linspace(-3, 3, ND), np.linspace(0, 2, NL)
+    figs = (phase_maps_figure({"a": p, "b": p}, d, lam, "t"), confusion_maps_figure({"a": p}, d, lam, "t"),
+            slices_figure({"a": p}, d, lam), hist_figure(np.array([0, 1, 5, 2])))
+    for i, fig in enumerate(figs):
+        assert save(fig, tmp_path / f"{i}.png").stat().st_size > 1000
+
+
+def test_sbrg_report_section(tmp_path):
+    """The SBRG appendix section of the report (Figs. 1.13 and 1.1 and the error scan): both figures, and numbers
+    that are the ones sbrg_vs_ed measures."""
+    from datamodules.physics.sbrg import sbrg_vs_ed
+    from zoo.reports.mbl import sbrg_section
+
+    sec = sbrg_section(tmp_path, quick=True, L=5, Gammas=(5.0, 1.0), seed=1)
+    assert [p.name for p in sec["figs"]] == ["mbl_sbrg_vs_ed.png", "mbl_sbrg_term_range.png"]
+    assert all(p.stat().st_size > 1000 for p in sec["figs"])
+    assert sec["numbers"]["fig_1_13_rel_rms"] == pytest.approx(sbrg_vs_ed(5, 5.0, 1)["rel_rms"])
+    e1 = [sbrg_vs_ed(5, 1.0, s)["rel_rms"] for s in range(4)]
+    assert sec["numbers"]["Gamma_1"]["mean"] == pytest.approx(np.mean(e1))
+    assert any("| 1 |" in line for line in sec["lines"])
