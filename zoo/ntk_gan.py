@@ -1,26 +1,28 @@
-"""NTK GAN: Durr, Tu, Mroueh & Wang, "A phase transition in model GAN dynamics" (Durr thesis ch. 2, L676-1588).
+"""NTK GAN: Durr, Tu, Mroueh & Wang, "A Phase Transition in Model GAN Dynamics" (in preparation, no arXiv id; Ch. 2
+of S. Durr, PhD thesis, UCLA 2022, thesis L676-1588).
 
-The generator is a cloud of N particles X_i in R^2 (`nn.Parameter`, eq. 2.41), moved by a static
+The generator is a cloud of N particles X_i in R^2 (`nn.Parameter`, Sec. 2.3, eq. 2.41), moved by a static
 neural tangent kernel Gamma_ij = g1 delta_ij + g2 (1 - delta_ij) (eq. 2.42), applied in O(N):
 
     X_i <- X_i + alpha_G (1/N) sum_j Gamma_ij grad D(X_j) = X_i + alpha_G [((g1 - g2)/N) grad D(X_i) + g2 <grad D>]
 
-Two normalizations (spec D11): 'g1_eq_N' (section 2.3: g1 = N, g2 = r N) and 'sum_to_N'
-(section 2.4: g1 + g2 (N - 1) = N).  Algorithm 2 (L1175-1196): n_disc SGD ascent steps of the
+Two normalizations: 'g1_eq_N' (Sec. 2.3.2, footnote 15: g1 = N, g2 = r N) and 'sum_to_N' (Sec. 2.4.1:
+g1 + g2 (N - 1) = N, thesis L1286); at a given r they differ in overall speed by 1 + r (N - 1), so they are not
+interchangeable at a fixed step budget.  Algorithm 2 (Sec. 2.3, thesis L1175-1196): n_disc SGD ascent steps of the
 critic on L_N = <D>_data - <D>_particles - reg, each on a fresh data batch, then one particle step.
 Manual optimization (Lightning's GAN pattern): one training batch = one discriminator step; the
 particles move after every n_disc batches.
 
 Discriminators: an MLP (depth, width, relu/tanh/leaky_relu, init 'torch_default' or 'thesis24':
-w ~ N(0,1), a ~ N(0, 2/width), b ~ N(0, 9), no output bias, L1311) and the Fourier critic of appendix
-2.7.2 (D(x) = sum_k w1_k sin(k.x) + w2_k cos(k.x), each k_i 25 log-spaced values in [0.01, 20] and
-their negatives; the gradient of w_k is multiplied by gamma(k): 'pow' min(1e3, |k|^-3), 'exp'
-668.8 exp(-2.05 |k|)).
+w ~ N(0,1), a ~ N(0, 2/width), b ~ N(0, 9), no output bias, Sec. 2.4.1 eq. 2.46 (thesis L1311)) and the Fourier
+critic of App. 2.7.2 (eqs. 2.49-2.50: D(x) = sum_k w1_k sin(k.x) + w2_k cos(k.x), each k_i 25 log-spaced values in
+[0.01, 20] and their negatives; Algorithm 3 multiplies the gradient of w_k by gamma(k): 'pow' min(1e3, |k|^-3),
+eq. 2.51, 'exp' 668.8 exp(-2.05 |k|), eq. 2.52).
 
-Logged every epoch: the mode-collapse metric MC = log 8 + sum P log P (eq. 2.45), per-mode counts,
+Logged every epoch: the mode-collapse metric MC = log 8 + sum P log P (Sec. 2.4.1, eq. 2.45), per-mode counts,
 the mean nearest-mode distance; `callbacks.particles.ParticleFigures` draws the scatter image.
 A fixed-size history (MC, distance, centre of mass per generator step, halved when full) is kept
-in buffers, so a published checkpoint carries its own trajectory.
+in buffers, so a published checkpoint carries its own trajectory.  The card's metrics: `zoo.evaluation.ntk_gan`.
 """
 from __future__ import annotations
 
@@ -69,7 +71,8 @@ def dense_kernel(n: int, g1: float, g2: float) -> torch.Tensor:
 
 
 def fourier_wavevectors(n_k: int = 25, k_min: float = 0.01, k_max: float = 20.0) -> torch.Tensor:
-    """(4 n_k^2, 2): each component takes n_k log-spaced values in [k_min, k_max] and their negatives (L1532)."""
+    """(4 n_k^2, 2): each component takes n_k log-spaced values in [k_min, k_max] and their negatives (App. 2.7.2,
+    below eq. 2.50; thesis L1532)."""
     v = np.logspace(np.log10(k_min), np.log10(k_max), n_k)
     axis = np.concatenate([-v[::-1], v])
     k1, k2 = np.meshgrid(axis, axis, indexing="ij")
@@ -77,7 +80,7 @@ def fourier_wavevectors(n_k: int = 25, k_min: float = 0.01, k_max: float = 20.0)
 
 
 def fourier_gamma(k: torch.Tensor, kind: str) -> torch.Tensor:
-    """Per-frequency rate gamma(|k|) of appendix 2.7.2 (L1536-1538)."""
+    """Per-frequency rate gamma(|k|) of App. 2.7.2, eqs. 2.51-2.52 (thesis L1536-1538); 'none' is ours (gamma = 1)."""
     kn = k.norm(dim=-1)
     if kind == "pow":
         return torch.clamp(kn.double() ** -3, max=1e3).to(k.dtype)
@@ -89,7 +92,8 @@ def fourier_gamma(k: torch.Tensor, kind: str) -> torch.Tensor:
 
 
 class FourierDiscriminator(nn.Module):
-    """D(x) = sum_k w_sin[k] sin(k.x) + w_cos[k] cos(k.x) (eq. 2.49); weights start at zero."""
+    """D(x) = sum_k w_sin[k] sin(k.x) + w_cos[k] cos(k.x) (App. 2.7.2, eqs. 2.49-2.50); weights start at zero (ours:
+    the thesis does not give their initialization)."""
 
     def __init__(self, n_k: int = 25, k_min: float = 0.01, k_max: float = 20.0, gamma: str = "pow"):
         super().__init__()
@@ -120,14 +124,14 @@ def build_mlp(depth: int, width: int, activation: str = "relu", init: str = "tor
     if depth < 1 or width < 1:
         raise ValueError(f"disc_depth and disc_width must be >= 1; got {depth}, {width}")
     if init == "thesis24" and depth != 1:
-        raise ValueError("disc_init 'thesis24' is the section-2.4 one-hidden-layer critic: disc_depth must be 1")
+        raise ValueError("disc_init 'thesis24' is the Sec. 2.4.1 one-hidden-layer critic: disc_depth must be 1")
     layers, d = [], 2
     for _ in range(depth):
         layers += [nn.Linear(d, width), ACTIVATIONS[activation]()]
         d = width
     layers.append(nn.Linear(d, 1, bias=init != "thesis24"))
     net = nn.Sequential(*layers)
-    if init == "thesis24":  # L1311: w ~ N(0, 1), a ~ N(0, 2/width), b ~ N(0, 9)
+    if init == "thesis24":  # Sec. 2.4.1 (thesis L1311): w ~ N(0, 1), a ~ N(0, 2/width), b ~ N(0, 9)
         with torch.no_grad():
             net[0].weight.copy_(torch.randn(net[0].weight.shape, generator=generator))
             net[0].bias.copy_(3.0 * torch.randn(net[0].bias.shape, generator=generator))
@@ -137,19 +141,23 @@ def build_mlp(depth: int, width: int, activation: str = "relu", init: str = "tor
 
 @register_model("ntk_gan")
 class ParticleGAN(ZooTask):
-    """Args:
-        n_particles: N (section 2.3: 2000; section 2.4: 200).
-        init_std, init_mode: the cloud starts N(mode[init_mode], init_std^2) (paper: std 0.5 at (sqrt2, sqrt2),
-            which is mode 1 of 8 at radius 2; section 2.4: std 0.1).
+    """A particle generator and its critic: a model that makes its own data (ZooTask, not SupervisedTask).
+
+    Args:
+        n_particles: N (Sec. 2.3: 2000; Sec. 2.4.1: 200).
+        init_std, init_mode: the cloud starts N(mode[init_mode], init_std^2) (Sec. 2.3.1, thesis L1208: std 0.5 at
+            (sqrt2, sqrt2), which is mode 1 of 8 at radius 2; Sec. 2.4.1: std 0.1).
         n_modes, radius: the target ring, linked from the DataModule by `zoo fit` (for the metrics).
-        ntk_ratio: r = g2/g1; ntk_norm: 'g1_eq_N' (section 2.3) or 'sum_to_N' (section 2.4).
-        n_disc: discriminator steps per particle step (paper section 2.3: 5).
-        lr_d, lr_g: alpha_D, alpha_G, plain SGD (paper section 2.3: 0.1, 0.05; L1214).
-        l2: lambda of the critic's (lambda/2) sum phi^2 (section 2.3 prints 1e3, which diverges at once;
-            we use 1e-3, spec D13; section 2.4's (1/width) sum phi^2 is l2 = 2/width).
-        disc: 'mlp' or 'fourier'.  disc_depth, disc_width, activation, disc_init: the MLP (section 2.3:
-            4 x 512, activation/init unstated -> relu, torch default).  fourier_gamma, fourier_n_k,
-            fourier_k_min, fourier_k_max: the Fourier critic (appendix 2.7.2).
+        ntk_ratio: r = g2/g1; ntk_norm: 'g1_eq_N' (Sec. 2.3.2) or 'sum_to_N' (Sec. 2.4.1).
+        n_disc: discriminator steps per particle step (Sec. 2.3.1, footnote 14: 5).
+        lr_d, lr_g: alpha_D, alpha_G, plain SGD (Sec. 2.3.1, footnote 14: 0.1, 0.05; thesis L1214).
+        l2: lambda of the critic's (lambda/2) sum phi^2.  Footnote 14 prints lambda = 1e3, which with SGD at
+            lr 0.1 multiplies the weights by -99 per step and diverges at once; the default 1e-3 is ours.
+            Sec. 2.4.1's (1/width) sum phi^2 (thesis L1317) is l2 = 2/width.
+        disc: 'mlp' or 'fourier' (which critic module; the training step is the same).  disc_depth, disc_width,
+            activation, disc_init: the MLP (Sec. 2.3: 4 x 512, thesis L1173; activation and init unstated, so
+            relu and torch's default are ours).  fourier_gamma, fourier_n_k, fourier_k_min, fourier_k_max: the
+            Fourier critic (App. 2.7.2).
         seed: seeds the particle cloud and the critic's initialization.
         history_size: length of the stored trajectory (halved in resolution when full).
     """
@@ -179,11 +187,12 @@ class ParticleGAN(ZooTask):
             raise ValueError(f"need lr_d > 0, lr_g > 0, l2 >= 0, init_std >= 0; got {lr_d}, {lr_g}, {l2}, {init_std}")
         if history_size < 4:
             raise ValueError(f"history_size must be >= 4; got {history_size}")
-        super().__init__(optimizer="sgd", lr=lr_d)
+        super().__init__()
+        # two optimizers stepped by hand: n_disc critic steps per particle step (Algorithm 2)
         self.automatic_optimization = False
 
     # -- structure ------------------------------------------------------------------------------
-    def configure_model(self) -> None:
+    def configure_models(self) -> None:
         hp = self.hparams
         g = torch.Generator().manual_seed(hp.seed)
         centre = torch.as_tensor(ring_modes(hp.n_modes, hp.radius)[hp.init_mode], dtype=torch.float32)
@@ -208,6 +217,7 @@ class ParticleGAN(ZooTask):
         self.g1, self.g2 = ntk_weights(hp.n_particles, hp.ntk_ratio, hp.ntk_norm)
 
     def configure_optimizers(self):
+        # plain SGD for both (Algorithm 2); the particles' "gradient" is the kernel-mixed velocity, set by hand
         hp = self.hparams
         return [torch.optim.SGD(self.discriminator.parameters(), lr=hp.lr_d),
                 torch.optim.SGD([self.particles], lr=hp.lr_g)]
@@ -231,7 +241,7 @@ class ParticleGAN(ZooTask):
         return g
 
     def particle_velocity(self) -> torch.Tensor:
-        """(1/N) sum_j Gamma_ij grad D(X_j) (eq. 2.43/2.44), without alpha_G."""
+        """(1/N) sum_j Gamma_ij grad D(X_j) (eq. 2.43), without alpha_G."""
         return apply_kernel(self.critic_grad(self.particles), self.g1, self.g2)
 
     @torch.no_grad()
@@ -291,10 +301,6 @@ class ParticleGAN(ZooTask):
         for k, c in enumerate(s["counts"].tolist()):
             self.log(f"train/count_mode_{k}", float(c))
 
-    # validation/test: the metrics of the cloud (no data needed)
-    def _eval_step(self, batch, metrics, stage):
-        return None
-
     # -- domain API -----------------------------------------------------------------------------
     def history(self) -> dict:
         """The recorded trajectory: generator step, MC, mean nearest-mode distance, centre of mass."""
@@ -310,77 +316,3 @@ class ParticleGAN(ZooTask):
         n = validation.count(n, "n")  # n < 0 or 2.5 would be a raw torch error; n = 0 gives (0, 2)
         idx = torch.randint(0, self.hparams.n_particles, (n,), device=self.particles.device)
         return self.particles.detach()[idx]
-
-
-# The paper's numbers for each published variant (thesis line references).
-_TRIVIAL_COUNTS = [243, 255, 250, 249, 249, 251, 251, 252]  # L1219
-PAPER = {
-    "8gauss-trivial": [
-        {"metric": "mc", "value": float(mode_collapse_metric(torch.tensor(_TRIVIAL_COUNTS))),
-         "text": "MC of the paper's per-mode counts 243/255/250/249/249/251/251/252", "ref": "L1210-1219"},
-        {"metric": "count_min", "value": 243.0, "ref": "L1219"},
-        {"metric": "count_max", "value": 255.0, "ref": "L1219"},
-        {"metric": "mean_nearest_distance", "value": 0.02, "ref": "L1212"},
-    ],
-    "8gauss-r0.2": [
-        {"metric": "min_mc_over_run", "value": None, "text": "no convergence: the cloud hops from mode to mode "
-         "(Figs. 2.12-2.13)", "ref": "L1228-1246"},
-        {"metric": "mc", "value": None, "text": "deep in the mode-collapse phase", "ref": "Fig. 2.12 caption"},
-    ],
-    # the section-2.4 / app. 2.7.2 phase-diagram sweeps, published as tables (benchmarks/reproduce_ntk_gan_sweep.py)
-    "sweep-relu": [{"metric": "boundary_slope", "value": 0.92, "ref": "Fig. 2.14, L1342",
-                    "text": "straight line in log n_disc vs log r"},
-                   {"metric": "r_star_at_n_disc_6", "value": 0.06, "ref": "L1583-1588"}],
-    "sweep-tanh": [{"metric": "boundary_slope", "value": None, "ref": "Fig. 2.16, L1356",
-                    "text": "straight line in log n_disc vs r (exponential boundary); slope not given"}],
-    "sweep-fourier-pow": [{"metric": "boundary_slope", "value": 4.90, "ref": "Fig. 2.21, L1572"}],
-    "sweep-fourier-exp": [{"metric": "boundary_slope", "value": 1.86, "ref": "Fig. 2.22, L1577"}],
-}
-
-
-def _m(name, value, split, how, unit=""):
-    return {"name": name, "value": float(value), "split": split, "how": how, "unit": unit}
-
-
-@torch.no_grad()
-def measure(model: ParticleGAN, data_args: dict, seed: int | None = None, progress: bool = False) -> list[dict]:
-    """The card's metrics of the final particle cloud (and its stored trajectory), plus the energy
-    distance between the cloud and N fresh samples of the target drawn with `seed`."""
-    from datamodules.gaussians import sample_ring
-
-    s = model.cloud_stats()
-    N, K = model.hparams.n_particles, model.hparams.n_modes
-    where = f"final cloud of {N} particles after {int(model.gen_steps)} generator steps"
-    out = [_m("mc", s["mc"], where, "log 8 + sum_k P_k log P_k over nearest-mode counts (eq. 2.45)"),
-           _m("mean_nearest_distance", s["mean_dist"], where, "mean distance of a particle to its nearest mode"),
-           _m("count_min", s["counts"].min(), where, "smallest nearest-mode count"),
-           _m("count_max", s["counts"].max(), where, "largest nearest-mode count"),
-           _m("max_count_deviation", (s["counts"].float() - N / K).abs().max(), where, f"max_k |count_k - {N / K:g}|")]
-    out += [_m(f"count_mode_{k}", c, where, f"particles nearest to mode {k}") for k, c in enumerate(s["counts"].tolist())]
-    h = model.history()
-    if len(h["mc"]):
-        run = f"trajectory: {len(h['mc'])} records over {int(h['step'][-1])} generator steps"
-        out.append(_m("min_mc_over_run", h["mc"].min(), run, "smallest MC recorded during training"))
-        late = h["mc"][len(h["mc"]) // 2:]
-        out.append(_m("mean_mc_second_half", late.mean(), run, "mean MC over the second half of the run"))
-        modes = model.modes.cpu().numpy()
-        # only records where the cloud is concentrated (centre of mass beyond half the radius): the
-        # centre of a spread-out cloud sits near the origin, where the nearest mode is noise
-        conc = np.linalg.norm(h["com"], axis=1) > 0.5 * model.hparams.radius
-        dom = np.argmin(np.linalg.norm(h["com"][conc][:, None, :] - modes[None], axis=-1), axis=1)
-        out.append(_m("mode_hops", int(np.sum(dom[1:] != dom[:-1])), run,
-                      "changes of the mode nearest to the cloud's centre of mass, over records where the centre "
-                      "is beyond radius/2 (a concentrated cloud)"))
-        out.append(_m("fraction_concentrated", conc.mean(), run,
-                      "fraction of records with the centre of mass beyond radius/2"))
-    rng = np.random.default_rng(np.random.SeedSequence([int(data_args.get("seed", 0)) if seed is None else seed, 7]))
-    y = torch.as_tensor(sample_ring(N, rng, K, data_args.get("radius", 2.0), data_args.get("std", 0.02)))
-    x = model.particles.detach().float().cpu()
-    ed = 2 * torch.cdist(x, y).mean() - torch.cdist(x, x).mean() - torch.cdist(y, y).mean()
-    out.append(_m("energy_distance", ed, f"{N} fresh target samples (seed {seed})",
-                  "2 E|X - Y| - E|X - X'| - E|Y - Y'| (0 iff the distributions agree)"))
-    return out
-
-
-ParticleGAN.measure = measure
-ParticleGAN.PAPER = PAPER

@@ -11,7 +11,7 @@ from datamodules.gaussians import GaussianRingDataModule, mode_collapse_metric, 
 def test_ring_modes_thesis_geometry():
     m = ring_modes(8, 2.0)
     np.testing.assert_allclose(np.linalg.norm(m, axis=1), 2.0)
-    np.testing.assert_allclose(m[1], [math.sqrt(2), math.sqrt(2)])  # the cloud's starting mode (L1140)
+    np.testing.assert_allclose(m[1], [math.sqrt(2), math.sqrt(2)])  # the cloud's starting mode (Durr thesis Sec. 2.3.1, L1208)
     # neighbouring modes are 2 * 2 sin(pi/8) = 1.53 apart
     assert np.linalg.norm(m[0] - m[1]) == pytest.approx(4 * math.sin(math.pi / 8))
 

@@ -1,4 +1,4 @@
-"""The particle GAN (thesis sections 2.3-2.5): kernel application, Algorithm 2's signs, critics, batched sweep."""
+"""The particle GAN (Durr thesis Secs. 2.3-2.5): kernel application, Algorithm 2's signs, critics, batched sweep."""
 import copy
 import math
 
@@ -9,6 +9,8 @@ import torch
 
 from datamodules.gaussians import GaussianRingDataModule
 from zoo import ntk_gan_sweep as S
+from zoo.base import SupervisedTask, ZooTask
+from zoo.evaluation.ntk_gan import PAPER, measure
 from zoo.ntk_gan import ParticleGAN, apply_kernel, dense_kernel, ntk_weights
 
 
@@ -104,10 +106,13 @@ def test_thesis24_init_and_history_halving():
 
 def test_measure_and_bad_input():
     m = _tiny()
-    out = {x["name"]: x["value"] for x in m.measure({"seed": 0})}
+    records = measure(m, {"seed": 0})
+    out = {x["name"]: x["value"] for x in records}
     assert sum(out[f"count_mode_{k}"] for k in range(8)) == 40
     assert out["mc"] == pytest.approx(math.log(8), abs=0.3)  # starts on one mode
     assert out["energy_distance"] > 0.5
+    assert "min_mc_over_run" not in out  # an untrained model has no trajectory
+    assert not hasattr(ParticleGAN, "measure") and not hasattr(ParticleGAN, "PAPER")  # evaluation lives apart
     with pytest.raises(ValueError, match="ntk_ratio"):
         _tiny(ntk_ratio=1.5)
     with pytest.raises(ValueError, match="ntk_norm"):
@@ -168,3 +173,65 @@ def test_tiny_sweep_runs():
     assert res["mc"].shape == (2, 3)
     assert np.all((res["mc"] >= 0) & (res["mc"] <= math.log(8) + 1e-6))
     assert res["counts"].sum(-1).tolist() == [[16] * 3] * 2
+
+
+def test_makes_its_own_data_zootask_with_two_sgd_optimizers():
+    """A model that makes its own data: ZooTask (no optimizer init args), its own two plain-SGD optimizers
+    (Algorithm 2: critic at alpha_D, particles at alpha_G), hyperparameters = exactly its own init args."""
+    m = _tiny(lr_d=0.07, lr_g=0.3)
+    assert isinstance(m, ZooTask) and not isinstance(m, SupervisedTask)
+    assert ParticleGAN.ddp_find_unused_parameters is True
+    assert not {"optimizer", "lr", "weight_decay", "lr_schedule", "optimizer_args"} & set(m.hparams)
+    opt_d, opt_g = m.configure_optimizers()
+    assert type(opt_d) is torch.optim.SGD and type(opt_g) is torch.optim.SGD
+    assert opt_d.param_groups[0]["lr"] == 0.07 and opt_g.param_groups[0]["lr"] == 0.3
+    assert opt_g.param_groups[0]["params"] == [m.particles]
+    assert {id(p) for p in opt_d.param_groups[0]["params"]} == {id(p) for p in m.discriminator.parameters()}
+    # configure_models ran once in __init__; Lightning's configure_model hook (called at every fit) is not ours
+    before = m.particles.detach().clone()
+    m.configure_model()
+    torch.testing.assert_close(m.particles.detach(), before)
+
+
+def test_trajectory_metrics_are_marked_stored():
+    m = _tiny(n_disc=1, lr_g=1e-3)
+    _fit(m, GaussianRingDataModule(batch_size=16, steps_per_epoch=5, progress=False))
+    rec = {x["name"]: x for x in measure(m, {"seed": 0}, seed=1)}
+    for name in ("min_mc_over_run", "mean_mc_second_half", "mode_hops", "fraction_concentrated"):
+        assert rec[name]["stored"] is True
+    for name in ("mc", "mean_nearest_distance", "energy_distance"):
+        assert "stored" not in rec[name]
+
+
+def test_card_class_resolves_old_and_new_cards():
+    """Cards name zoo.ntk_gan.ParticleGAN; an old card without class_path (same init args) resolves to it too."""
+    from zoo.hub import card_class
+
+    args = {"n_particles": 40, "disc_depth": 1, "disc_width": 8}
+    new = {"name": "ntk_gan/x", "model": "ntk_gan", "class_path": "zoo.ntk_gan.ParticleGAN", "init_args": args}
+    old = {k: v for k, v in new.items() if k != "class_path"}
+    for card in (new, old):
+        cls, init_args = card_class(card)
+        assert cls is ParticleGAN and init_args == args
+    with pytest.raises(ValueError, match="not a model of 'ntk_gan'"):
+        card_class({**new, "class_path": "zoo.base.ZooTask"})
+
+
+def test_paper_refs_cite_the_thesis_not_line_numbers_alone():
+    for variant, rows in PAPER.items():
+        for row in rows:
+            assert row["ref"].startswith(("Sec.", "App.")), (variant, row)
+
+
+def test_particle_figures_callback_writes_and_logs_pngs(tmp_path):
+    """callbacks.particles.ParticleFigures (a FigureCallback) draws zoo.figures.ntk_gan's figures under
+    <default_root_dir>/figures at the end of training."""
+    from callbacks.particles import ParticleFigures
+
+    m = _tiny(n_disc=1, lr_g=1e-3)
+    pl.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+               enable_model_summary=False, default_root_dir=str(tmp_path),
+               callbacks=[ParticleFigures(every_n_epochs=1)]).fit(
+        m, GaussianRingDataModule(batch_size=16, steps_per_epoch=3, progress=False))
+    names = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
+    assert names == ["history.png", "particles_epoch0000.png", "particles_final.png"]

@@ -1,4 +1,6 @@
-"""Report for the NTK GAN (Durr, Tu, Mroueh & Wang; Durr thesis ch. 2): `zoo reproduce ntk_gan`.
+"""Report for the NTK GAN (Durr, Tu, Mroueh & Wang, "A Phase Transition in Model GAN Dynamics", in preparation, no
+arXiv id; Ch. 2 of S. Durr, PhD thesis, UCLA 2022): `zoo reproduce ntk_gan`.  Sections, figures and equations are the
+thesis's; "thesis L..." is a line of shared/papers/durr-2022-thesis.txt.
 
 Runs the cheap parts on the spot (double Dirac-GAN ODEs, NTKs, F-principle demos), loads the
 published particle GANs, and reads the phase-diagram sweeps from benchmarks/results/ntk_gan_sweep_*.json
@@ -14,54 +16,54 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from callbacks.particles import history_figure, scatter_figure
-from ..figures.common import plt, save
 from datamodules.physics import dirac_gan as dg
 from datamodules.physics import ntk
 
+from ..figures import ntk_gan as figs
+from ..figures.common import plt, save
+from ..records import fmt, paper_vs_ours_markdown
 from .common import RESULTS
 
-PAPER_SLOPES = {"relu": ("0.92 (log-log)", "Fig. 2.14, L1342"), "tanh": ("not given (log-linear)", "Fig. 2.16, L1356"),
-                "fourier-pow": ("4.90 (log-log)", "Fig. 2.21, L1572"), "fourier-exp": ("1.86 (log-linear)", "Fig. 2.22, L1577")}
+PAPER_SLOPES = {"relu": ("0.92 (log-log)", "Fig. 2.14 caption, thesis L1342"),
+                "tanh": ("not given (log-linear)", "Fig. 2.16 caption, thesis L1356"),
+                "fourier-pow": ("4.90 (log-log)", "App. 2.7.2, Fig. 2.21 caption, thesis L1572"),
+                "fourier-exp": ("1.86 (log-linear)", "App. 2.7.2, Fig. 2.22 caption, thesis L1577")}
 
 
 def _f(v, nd=3):
-    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+    """`nd` significant digits; '-' for missing or non-finite numbers."""
+    if v is None or (isinstance(v, (float, np.floating)) and not np.isfinite(v)):
         return "-"
-    return f"{v:.{nd}g}" if isinstance(v, (float, np.floating)) else str(v)
+    return fmt(float(f"{v:.{nd}g}")) if isinstance(v, (float, np.floating)) else fmt(v)
 
 
 # -- part 1: double Dirac-GAN ---------------------------------------------------------------------------
 def _dirac(out: Path, quick: bool) -> list[str]:
-    lines = ["## 1. The double Dirac-GAN (section 2.2, L848-948, L1068-1134)", ""]
+    lines = ["## 1. The double Dirac-GAN (Secs. 2.2.1.1-2.2.1.2 and 2.2.3; thesis L848-948, L1068-1134)", ""]
     # eigenvalues
     errs = [np.max(np.abs(dg.linearized_eigs(e) - dg.linearized_eigs_closed_form(e))) for e in (0.01, 0.05, 0.3, 1, 3)]
     lines += [f"Linearization at (theta1, theta2, b, c) = (1, -1, 0, 0): the eigenvalues of the printed matrix equal "
               f"-eta lam/2 +- sqrt((eta lam/2)^2 - 2 eta) and -eta lam/2 +- sqrt((eta lam/2)^2 - eta/2) to "
               f"{max(errs):.1e} (eta in 0.01..3; tested), and the printed matrix is the Jacobian of our flow (tested).", ""]
     # Fig 2.3 / 2.7
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    rows = ["| eta | alpha | tau_split (spec's check) | tau_split (ours) | tau_osc (spec) | tau_osc (ours) | "
-            "log ratio (spec) | log ratio (ours) |", "|---|---|---|---|---|---|---|---|"]
-    spec = {(0.05, 0): (70, 35, 0.70), (0.05, 1 / 3): (267, 33, 2.08), (0.01, 0): (358, 75, 1.56),
+    rows = ["| eta | alpha | tau_split (earlier check) | tau_split (ours) | tau_osc (earlier) | tau_osc (ours) | "
+            "log ratio (earlier) | log ratio (ours) |", "|---|---|---|---|---|---|---|---|"]
+    # an independent solve_ivp check (T = 3000) made before this code, kept as a cross-check (ours, not the paper's)
+    check = {(0.05, 0): (70, 35, 0.70), (0.05, 1 / 3): (267, 33, 2.08), (0.01, 0): (358, 75, 1.56),
             (0.01, 1 / 3): (1344, 73, 2.91), (0.003, 0): (1198, 136, 2.17), (0.003, 1 / 3): (4932, 130, 3.63)}
-    for (eta, a), (s_ts, s_to, s_lr) in spec.items():
+    shown = []
+    for (eta, a), (s_ts, s_to, s_lr) in check.items():
         run = dg.simulate(eta, a, T=3000 if eta > 0.004 else None, n_t=30001)
         m = dg.collapse_metric(run)
         rows.append(f"| {eta} | {a:.3g} | {s_ts} | {m['tau_split']:.0f} | {s_to} | {m['tau_osc']:.0f} | {s_lr} | "
                     f"{m['log_ratio']:.2f} |")
         if eta == 0.05:
-            ax = axes[0 if a == 0 else 1]
-            ax.plot(run["t"], run["theta1"], label="theta1")
-            ax.plot(run["t"], run["theta2"], label="theta2")
-            ax.set_xlim(0, 600)
-            ax.set_xlabel("t")
-            ax.set_title(f"eta = 0.05, alpha = {a:.3g}: tau_split {m['tau_split']:.0f}, tau_osc {m['tau_osc']:.0f}")
-            ax.legend(fontsize=8)
-    p1 = save(fig, out / "ntk_gan_dirac_fig2_3_2_7.png")
+            shown.append((run, m))
+    p1 = save(figs.dirac_trajectories_figure(shown), out / "ntk_gan_dirac_fig2_3_2_7.png")
     lines += ["Figs. 2.3 and 2.7 (eta = 0.05; alpha = 0 splits quickly to +-1, alpha = 1/3 splits late):", "",
-              f"![]({p1.name})", "", "The spec's own solve_ivp check (T = 3000) beside ours (T = 3000 for eta >= 0.01, "
-              "longer below; tau_split from the tanh fit of footnote L928, tau_osc from the FFT of the mean):", "", *rows, ""]
+              f"![]({p1.name})", "", "An earlier independent solve_ivp check (T = 3000) beside ours (T = 3000 for eta >= "
+              "0.01, longer below; tau_split from the tanh fit of Sec. 2.2.1.2, footnote 7 (thesis L926-928), tau_osc "
+              "from the FFT of the mean):", "", *rows, ""]
     # Fig 2.4 and 2.8
     n = 10 if quick else 18
     etas = np.logspace(-3, 0, n)
@@ -69,19 +71,7 @@ def _dirac(out: Path, quick: bool) -> list[str]:
     t0 = time.time()
     sw = dg.sweep(etas, alphas)
     wall = time.time() - t0
-    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.2))
-    a.semilogx(etas, sw["log_ratio"][:, 0], "o-")
-    a.set_xlabel("eta (critic rate / generator rate)")
-    a.set_ylabel("log(tau_split / tau_osc)")
-    a.set_title("Fig. 2.4: alpha = 0")
-    im = b.pcolormesh(np.log10(etas), alphas, sw["log_ratio"].T, shading="nearest", cmap="magma")
-    cs = b.contour(np.log10(etas), alphas, sw["log_ratio"].T, levels=[0.5, 1, 1.5, 2, 3], colors="w", linewidths=0.8)
-    b.clabel(cs, fontsize=7)
-    fig.colorbar(im, ax=b, label="log(tau_split/tau_osc)")
-    b.set_xlabel("log10 eta")
-    b.set_ylabel("alpha")
-    b.set_title("Fig. 2.8")
-    p2 = save(fig, out / "ntk_gan_dirac_fig2_4_2_8.png")
+    p2 = save(figs.dirac_sweep_figure(etas, alphas, sw["log_ratio"]), out / "ntk_gan_dirac_fig2_4_2_8.png")
     lr = sw["log_ratio"]
     pos = np.nanmean(np.diff(lr, axis=1) > 0), np.nanmean(np.diff(lr, axis=0) < 0)
     lines += [f"Figs. 2.4 and 2.8 ({n} x {n} grid, eta log-spaced in [1e-3, 1], alpha in [0, 0.4], one vectorized RK4 "
@@ -89,7 +79,7 @@ def _dirac(out: Path, quick: bool) -> list[str]:
               f"slope in (eta, alpha) as in the thesis (fraction of grid steps where the metric rises with alpha: "
               f"{pos[0]:.2f}; falls with eta: {pos[1]:.2f}). At alpha = 1/2 the points never split (tested: the gap "
               "stays at exactly 0.01).", "", f"![]({p2.name})", "",
-              "Caveat (spec D17): tau_osc is 1/(the dominant FFT frequency of the mean over the window); we ignore "
+              "Caveat (ours): tau_osc is 1/(the dominant FFT frequency of the mean over the window); we ignore "
               "frequencies below half the linear b-mode frequency, otherwise at large eta (the oscillation dies within "
               "a period) the quasi-static drift wins and tau_osc = T. Both timescales depend on T and sampling.", ""]
     return lines
@@ -97,48 +87,20 @@ def _dirac(out: Path, quick: bool) -> list[str]:
 
 # -- part 2: NTK --------------------------------------------------------------------------------------------
 def _ntk(out: Path, quick: bool) -> list[str]:
-    lines = ["## 2. The neural tangent kernel (section 2.2.2, L950-1066)", ""]
+    lines = ["## 2. The neural tangent kernel (Sec. 2.2.2; thesis L950-1066)", ""]
     N = 2048
     lines += [f"Closed form (eq. 2.34), unit inputs, width N = {N}: Gamma(0) = {float(ntk.relu_ntk_angle(0, N)):.1f} "
               f"(paper: N = {N}), Gamma(pi/2) = {float(ntk.relu_ntk_angle(np.pi / 2, N)):.2f} (paper: N/2pi = "
               f"{N / 2 / math.pi:.2f}). The closed form is also checked against a 400 000-feature Monte Carlo (tests).", ""]
     widths = (64, 256, 1024, 4096) if quick else (64, 256, 1024, 4096, 16384)
     wc = ntk.width_convergence(widths, n_points=300 if quick else 500, seeds=range(3))
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    phi = None
-    Z = wc["Z"]
-    u = (Z @ Z.T) / (Z.norm(dim=1)[:, None] * Z.norm(dim=1)[None])
-    iu = torch.triu_indices(len(Z), len(Z), 1)
-    a.scatter(u[iu[0], iu[1]][:3000], wc["empirical"][iu[0], iu[1]][:3000], s=2, label=f"empirical, width {widths[-1]}")
-    a.scatter(u[iu[0], iu[1]][:3000], wc["theory"][iu[0], iu[1]][:3000], s=2, label="eq. 2.34")
-    a.set_xlabel("cos(angle) of the input pair")
-    a.set_ylabel("Gamma / width")
-    a.legend(fontsize=8)
-    b.loglog(widths, wc["rel_error"], "o-", label="||K_emp - K_th|| / ||K_th||")
-    b.loglog(widths, wc["rel_error"][0] * np.sqrt(widths[0] / np.array(widths)), "k--", lw=0.8, label="width^-1/2")
-    b.set_xlabel("width")
-    b.legend(fontsize=8)
-    fig.suptitle("Fig. 2.5: empirical NTK of bias-free ReLU nets (N(0,1) weights) on 2-D N(0, I) inputs vs theory")
-    p = save(fig, out / "ntk_gan_ntk_fig2_5.png")
-    del phi
+    p = save(figs.ntk_width_figure(wc), out / "ntk_gan_ntk_fig2_5.png")
     lines += ["Fig. 2.5 (widths " + ", ".join(map(str, widths)) + "; relative error " +
               ", ".join(f"{e:.3f}" for e in wc["rel_error"]) + "): the empirical kernel converges to the theory "
               "as width^-1/2.", "", f"![]({p.name})", ""]
     f = ntk.fig26_experiment(n=200 if not quick else 100)
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    a.hist(f["pairs"], bins=80, label="z != z'")
-    a.hist(f["diag"], bins=20, label="z = z'")
-    a.axvline(f["theory_pi2"], c="k", ls="--", lw=0.8, label="bias-free Gamma(pi/2)")
-    a.axvline(f["theory_0"], c="r", ls="--", lw=0.8, label="bias-free Gamma(0)")
-    a.set_yscale("log")
-    a.set_xlabel("Gamma(z, z')")
-    a.legend(fontsize=7)
-    b.scatter(f["pairs"], f["dist"], s=1)
-    b.set_xlabel("Gamma(z, z')")
-    b.set_ylabel("|f(z) - f(z')|")
     corr = np.corrcoef(f["pairs"], f["dist"])[0, 1]
-    fig.suptitle(f"Fig. 2.6: d = 100, width 2048, with biases; corr(Gamma, |f - f'|) = {corr:.3f}")
-    p = save(fig, out / "ntk_gan_ntk_fig2_6.png")
+    p = save(figs.ntk_pairs_figure(f, corr), out / "ntk_gan_ntk_fig2_6.png")
     lines += [f"Fig. 2.6 (200 points on S^99, ReLU width 2048 with biases): off-diagonal kernel entries form one big peak "
               f"(median {np.median(f['pairs']):.0f}), the diagonal a small separate one (median {np.median(f['diag']):.0f}); "
               f"with biases (|z| = 1, b ~ N(0,1)) both sit above the bias-free values {f['theory_pi2']:.0f} and "
@@ -153,62 +115,56 @@ def _ntk(out: Path, quick: bool) -> list[str]:
         rows.append(f"| {name} | {d} | 2048 | {e['g1']:.0f} | {e['g2']:.0f} | {e['r']:.3f} |")
     lines += ["(g1, g2) estimated from real one-hidden-layer generators with `datamodules.physics.ntk.estimate_g1_g2` "
               "(100 seeds on the unit sphere): a bias-free ReLU generator in high dimension sits at r = 1/(2 pi) = "
-              "0.159 (spec B2, derived); lower d raises r.", "", *rows, ""]
+              "0.159 (ours: derived from eq. 2.34, Gamma(pi/2)/Gamma(0)); lower d raises r.", "", *rows, ""]
     return lines
 
 
 # -- part 3: particle GAN -----------------------------------------------------------------------------------
+# our acceptance targets for the published clouds (not the paper's numbers, which are in the cards' `paper`)
+TARGETS = {"8gauss-trivial": "MC <= 0.05, every per-mode count in 250 +- 15, mean nearest-mode distance <= 0.03",
+           "8gauss-r0.2": "MC stays above 1 over the run"}
+
+
 def _particles(out: Path) -> list[str]:
     import zoo
 
-    lines = ["## 3. The particle GAN on 8 Gaussians (section 2.3, L1136-1268)", ""]
-    rows = ["| checkpoint | metric | paper | ours | target (issue) |", "|---|---|---|---|---|"]
-    targets = {"8gauss-trivial": {"mc": "<= 0.05", "count_min": ">= 235", "count_max": "<= 265",
-                                  "mean_nearest_distance": "<= 0.03"},
-               "8gauss-r0.2": {"min_mc_over_run": "> 1"}}
+    lines = ["## 3. The particle GAN on 8 Gaussians (Sec. 2.3; thesis L1136-1268)", ""]
     names = [n for n in zoo.list_pretrained("ntk_gan") if zoo.get_card(n).get("kind") != "table"]  # sweeps: part 4
     if not names:
         return lines + ["No published particle GAN in checkpoints/ntk_gan/.", ""]
+    cards = {}
     for name in names:
         variant = name.split("/")[1]
         m = zoo.load_pretrained(name)
-        card = m.card
-        paper = {p["metric"]: p for p in card.get("paper", [])}
-        for x in card["metrics"]:
-            if x["name"].startswith("count_mode_"):
-                continue
-            pp = paper.get(x["name"])
-            pv = "-" if pp is None else (_f(pp.get("value")) if pp.get("value") is not None else pp.get("text", "-"))
-            if pp is not None:
-                pv += f" ({pp['ref']})"
-            rows.append(f"| `{name}` | {x['name']} | {pv} | {_f(x['value'], 4)} | "
-                        f"{targets.get(variant, {}).get(x['name'], '')} |")
+        card = cards[name] = m.card
         modes = m.modes.numpy()
         fig, ax = plt.subplots(figsize=(4.2, 4.2))
-        scatter_figure(m.particles.detach().numpy(), modes, f"{name}: step {int(m.gen_steps)}", ax=ax)
+        figs.scatter_figure(m.particles.detach().numpy(), modes, f"{name}: step {int(m.gen_steps)}", ax=ax)
         p1 = save(fig, out / f"ntk_gan_{variant}_particles.png")
-        p2 = save(history_figure(m.history(), modes, name), out / f"ntk_gan_{variant}_history.png")
+        p2 = save(figs.history_figure(m.history(), modes, name), out / f"ntk_gan_{variant}_history.png")
         counts = [int(x["value"]) for x in card["metrics"] if x["name"].startswith("count_mode_")]
         lines += [f"### `{name}`", "", f"Config `{card['config']}`; {int(m.gen_steps)} generator steps; per-mode counts "
-                  f"{counts}; training wall time {_f(card['training'].get('wall_time_s'))} s.", "",
-                  f"![]({p1.name}) ![]({p2.name})", ""]
+                  f"{counts}; training wall time {_f(card['training'].get('wall_time_s'))} s. Our target: "
+                  f"{TARGETS.get(variant, '-')}.", "", f"![]({p1.name}) ![]({p2.name})", ""]
     notes = ["Our deviations (each in its config header): the paper's critic is a 4 x 512 MLP with plain SGD at "
-             "alpha_D = 0.1 and a printed lambda = 1e3; with this unconstrained IPM loss the 4 x 512 ReLU critic diverges "
-             "within 8 critic steps (16 at alpha_D = 0.01), lambda = 1e3 diverges at once and the issue's 1e-3 diverged "
-             "after ~300 outer steps with 1 x 512 and 1 x 128 critics. We use ONE hidden layer of 128 ReLU units, "
-             "lambda = 1e-2 (trivial) and the paper's alpha_D = 0.1, alpha_G = 0.05, n_disc = 5, N = 2000, init std 0.5.",
+             "alpha_D = 0.1 and a printed lambda = 1e3 (Sec. 2.3, footnote 14; thesis L1173, L1214); with this "
+             "unconstrained IPM loss the 4 x 512 ReLU critic diverges within 8 critic steps (16 at alpha_D = 0.01), "
+             "lambda = 1e3 diverges at once and lambda = 1e-3 diverged after ~300 outer steps with 1 x 512 and 1 x 128 "
+             "critics. We use ONE hidden layer of 128 ReLU units, lambda = 1e-2 (trivial) and the paper's alpha_D = 0.1, "
+             "alpha_G = 0.05, n_disc = 5, N = 2000, init std 0.5.",
              "",
-             "Trivial NTK: MC and every per-mode count meet the issue's targets; the mean nearest-mode distance is "
+             "Trivial NTK: MC and every per-mode count meet our targets; the mean nearest-mode distance is "
              "0.037 after 1000 outer steps (target <= 0.03, paper 0.02) and still falling slowly (history figure).",
              "",
-             "g2/g1 = 1/5: with the paper's g1 = N, g2 = N/5 the collective drift is 400x the trivial step and our run "
-             "diverged at generator step 2; we use the section-2.4 normalization g1 + g2 (N - 1) = N (same r) and "
-             "lambda = 0.3 (0.01 and 0.1 diverged within 16 steps, 1.0 froze the critic). The cloud moves as a rigid blob "
-             "and hops between modes (20 changes of the mode nearest its centre of mass in 100 steps; it never "
-             "converges: mean distance 1.28, energy distance 0.76), but the critic still diverges at step 137, so the "
-             "published state is the step-100 checkpoint, and the issue's 'MC stays above 1' is NOT met: the std-0.5 "
-             "blob straddles modes, so MC dips to 0.02 when it sits between them.", ""]
-    return lines + notes + ["Paper vs ours:", "", *rows, ""]
+             "g2/g1 = 1/5: with the paper's g1 = N, g2 = N/5 (Sec. 2.3.2, footnote 15) the collective drift is 400x the "
+             "trivial step and our run diverged at generator step 2; we use the Sec. 2.4.1 normalization "
+             "g1 + g2 (N - 1) = N (same r) and lambda = 0.3 (0.01 and 0.1 diverged within 16 steps, 1.0 froze the "
+             "critic). The cloud moves as a rigid blob and hops between modes (20 changes of the mode nearest its centre "
+             "of mass in 100 steps; it never converges: mean distance 1.28, energy distance 0.76), but the critic still "
+             "diverges at step 137, so the published state is the step-100 checkpoint, and our target 'MC stays above 1' "
+             "is NOT met: the std-0.5 blob straddles modes, so MC dips to 0.02 when it sits between them.", ""]
+    skip = tuple(f"count_mode_{k}" for k in range(64))
+    return lines + notes + ["Paper vs ours:", "", *paper_vs_ours_markdown(cards, skip=skip), ""]
 
 
 # -- part 4: phase transition ------------------------------------------------------------------------------
@@ -228,14 +184,14 @@ def _calibration() -> list[str]:
         lines.append(f"| {r['critic']} | {r['n_disc']} | {r['steps']} | {r['lr_d']:g} | {r['lr_g']:g} | {mc} | {avg} |")
     chosen = "; ".join(f"{c}: alpha_D {v['lr_d']:g}, alpha_G {v['lr_g']:g}, {v['steps']} steps" for c, v in CALIBRATED.items())
     return lines + ["", "Chosen (ours, `zoo.ntk_gan_sweep.CALIBRATED`): " + chosen + ". Each pair converges at r = 0 "
-                    "and collapses at a larger r at n_disc 6. For ReLU the spec's suggested start (alpha_G = 1e-4) "
+                    "and collapses at a larger r at n_disc 6. For ReLU our first guess (alpha_G = 1e-4) "
                     "never converges even at r = 0 here.", ""]
 
 
 def _sweeps(out: Path) -> list[str]:
     import zoo
 
-    lines = ["## 4. The mode-collapse phase transition (sections 2.4-2.5, app. 2.7.2)", ""]
+    lines = ["## 4. The mode-collapse phase transition (Secs. 2.4-2.5, App. 2.7.2)", ""]
     files = sorted(RESULTS.glob("ntk_gan_sweep_*.json"))
     files = [f for f in files if not f.name.endswith("perf.json")]
     if not files:
@@ -251,25 +207,10 @@ def _sweeps(out: Path) -> list[str]:
         bd = res["boundary"]
         rs = np.array([np.nan if v is None else v for v in bd["r_star"]])
         log_r = st["spacing"] == "log"
-        fig, ax = plt.subplots(figsize=(5.5, 4.2))
-        xs = np.log10(ratios) if log_r else ratios
-        im = ax.pcolormesh(xs, nd, mc, shading="nearest", cmap="viridis", vmin=0, vmax=math.log(8))
-        fig.colorbar(im, ax=ax, label="MC")
-        ok = np.isfinite(rs)
-        if ok.any():
-            ax.plot(np.log10(rs[ok]) if log_r else rs[ok], nd[ok], "r.", ms=8, label="half-way points")
-            if np.isfinite(bd.get("slope") or np.nan):
-                yy = np.linspace(nd.min(), nd.max(), 50)
-                xx = (np.log(yy) - bd["intercept"]) / bd["slope"]
-                ax.plot(np.log10(np.exp(xx)) if log_r else xx, yy, "r-", lw=1, label=f"fit, slope {bd['slope']:.2f}")
-            ax.legend(fontsize=7)
-        ax.set_yscale("log")
-        ax.set_xlabel("log10 g2/g1" if log_r else "g2/g1")
-        ax.set_ylabel("n_disc")
         op = res.get("order_param", "final")
-        ax.set_title(f"{crit}: MC ({op}) over {st['steps']} steps ({'complete' if res['complete'] else 'partial'})",
-                     fontsize=9)
-        p = save(fig, out / f"ntk_gan_sweep_{f.stem.replace('ntk_gan_sweep_', '')}.png")
+        title = f"{crit}: MC ({op}) over {st['steps']} steps ({'complete' if res['complete'] else 'partial'})"
+        p = save(figs.phase_diagram_figure(ratios, nd, mc, bd, log_r, title),
+                 out / f"ntk_gan_sweep_{f.stem.replace('ntk_gan_sweep_', '')}.png")
         r6 = rs[list(nd).index(6)] if 6 in nd else None
         other = {"avg": "final", "final": "avg"}[op]
         ob = res.get("boundaries", {}).get(other)
@@ -286,7 +227,8 @@ def _sweeps(out: Path) -> list[str]:
             lines += [f"Published as the table card `{card}`: `zoo.load_pretrained('{card}')` returns mc (n_disc, r), "
                       f"ratios, n_discs, r_star.", ""]
     lines = lines[:2] + rows + ["", "Paper: 25 values of r x n_disc = 1..20, width 2048, 3000 (ReLU) / 2000 (tanh) "
-                                "steps; ReLU r* = 0.06 at n_disc = 6 (L1583-1588). Ours: the reduced grids in the table "
+                                "steps (Sec. 2.4.1, Figs. 2.14 and 2.16); ReLU r* = 0.06 at n_disc = 6 (App. 2.7.3, "
+                                "thesis L1583). Ours: the reduced grids in the table "
                                 "(2 CPU cores), same N = 200, width 2048, initialization and L2 as section 2.4. The "
                                 "thesis does not give the section-2.4 learning rates; ours come from the calibration "
                                 "below and are our choice, not the paper's.", ""] + _calibration() + lines[2:]
@@ -302,7 +244,7 @@ def _sweeps(out: Path) -> list[str]:
                   "overhead is already small next to its matmuls. Batching pays on a GPU (one kernel per op for all "
                   "runs); on CPU, parallelize runs over processes instead (at width 2048 one run costs about "
                   f"{1e3 * pr['rows'][-1]['one_by_one_s'] / (pr['rows'][-1]['runs'] * pr['rows'][-1]['outer_steps'] * pr['rows'][-1]['n_disc']):.1f} ms per critic step one by one, so the thesis's 25 x 20 grid at "
-                  "3000 steps is several core-hours on CPU, not the issue's 30 minutes).", ""]
+                  "3000 steps is several core-hours on CPU, not half an hour).", ""]
     modes = RESULTS / "ntk_gan_perf_modes_loaded_box.json"
     if modes.exists():
         r = json.loads(modes.read_text())["rows"][0]
@@ -319,7 +261,8 @@ def _fprinciple(out: Path, quick: bool) -> list[str]:
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
     x = torch.linspace(-math.pi, math.pi, 200).unsqueeze(1)
-    noisy = torch.sin(x) + torch.randn(x.shape, generator=g) / 3.0  # N(0, 1/9): std 1/3 (L1382)
+    # N(0, 1/9) noise, std 1/3 (Sec. 2.5.1, Fig. 2.18 caption; thesis L1382)
+    noisy = torch.sin(x) + torch.randn(x.shape, generator=g) / 3.0
     steps = 600 if quick else 1500
 
     def net():
@@ -351,25 +294,12 @@ def _fprinciple(out: Path, quick: bool) -> list[str]:
             for k in proj:
                 s = torch.sin(k * x)
                 proj[k].append(float((y * s).sum() / (s * s).sum()))
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.8))
-    a.semilogy(tr, label="train MSE (noisy targets)")
-    a.semilogy(cl, label="MSE to the clean sine")
-    a.axvline(best, c="k", ls="--", lw=0.8, label=f"clean error minimal at step {best}")
-    a.set_xlabel("Adam step")
-    a.legend(fontsize=8)
-    a.set_title("Fig. 2.18: sin x + N(0, 1/9)")
-    for k, v in proj.items():
-        b.plot(v, label=f"projection on sin {k}x")
-    b.axhline(1, c="gray", lw=0.5)
-    b.set_xlabel("Adam step")
-    b.legend(fontsize=8)
-    b.set_title("Fig. 2.19: sin x + sin 3x + sin 5x")
-    p = save(fig, out / "ntk_gan_fprinciple.png")
+    p = save(figs.fprinciple_figure(tr, cl, best, proj), out / "ntk_gan_fprinciple.png")
     t90 = {k: next((i for i, y in enumerate(v) if y > 0.9), None) for k, v in proj.items()}
-    return ["## 5. F-principle demos (section 2.5, Figs. 2.18-2.19)", "",
+    return ["## 5. F-principle demos (Sec. 2.5.1, Figs. 2.18-2.19)", "",
             f"MLP 1-256-256-1 ReLU, Adam 1e-3, 200 points on [-pi, pi] (ours: the thesis does not give the net). "
             f"Noisy sine: the error to the clean sine is smallest at step {best} and rises after it while the train "
-            f"error keeps falling (paper: memorization after about step 150, L1382). Three sines: the projections "
+            f"error keeps falling (paper: memorization after about step 150, Fig. 2.18 caption). Three sines: the projections "
             f"reach 90 % at steps {t90[1]}, {t90[3]}, {t90[5]} for k = 1, 3, 5 (low frequency first).", "",
             f"![]({p.name})", ""]
 
@@ -379,8 +309,9 @@ def write_report(out_dir, quick: bool = False) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
     lines = ["# NTK GAN: a phase transition in model GAN dynamics", "",
-             "Durr, Tu, Mroueh & Wang (Durr PhD thesis, UCLA 2022, ch. 2; spec `../shared/papers/spec-durr-mbl-ntk-gan.md` "
-             "parts B, C3, C4). Code: `datamodules/physics/dirac_gan.py`, `datamodules/physics/ntk.py`, "
+             "Durr, Tu, Mroueh & Wang, \"A Phase Transition in Model GAN Dynamics\" (in preparation; no arXiv id), "
+             "Ch. 2 of S. Durr, PhD thesis, UCLA (2022). Sections, figures and equations below are the thesis's; "
+             "\"thesis L...\" is a line of its text. Code: `datamodules/physics/dirac_gan.py`, `datamodules/physics/ntk.py`, "
              "`datamodules/gaussians.py`, `zoo/ntk_gan.py` (`ntk_gan`), `zoo/ntk_gan_sweep.py`.", "",
              "Commands:", "", "```",
              "zoo fit --config configs/ntk_gan/8gauss-trivial.yaml      # particle GAN, g2 = 0",

@@ -7,7 +7,7 @@ from datamodules.physics import dirac_gan as dg
 
 @pytest.mark.parametrize("eta,lam", [(0.05, 1.0), (0.3, 1.0), (1.0, 1.0), (2.0, 0.5), (10.0, 1.0), (0.01, 0.0)])
 def test_linearization_eigenvalues_closed_form(eta, lam):
-    # the printed Jacobian's eigenvalues = -eta lam/2 +- sqrt((eta lam/2)^2 - 2 eta), ... - eta/2 (L914)
+    # the printed Jacobian's eigenvalues = -eta lam/2 +- sqrt((eta lam/2)^2 - 2 eta), ... - eta/2 (Durr thesis Sec. 2.2.1.2, L914)
     np.testing.assert_allclose(dg.linearized_eigs(eta, lam), dg.linearized_eigs_closed_form(eta, lam), atol=1e-10)
 
 
