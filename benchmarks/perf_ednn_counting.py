@@ -1,4 +1,4 @@
-"""Counting EDNN: the whole-image path of 'valid' convolutions vs the same network tile by tile (issue 4, speed).
+"""Counting EDNN: the whole-image path of 'valid' convolutions vs the same network tile by tile ().
 
 Run:  PYTHONPATH=. .venv/bin/python benchmarks/perf_ednn_counting.py
 
@@ -7,8 +7,8 @@ zero_background, timed two ways on the same weights and inputs, in this process,
 whole-image path (shared pixels convolved once) and the baseline that cuts every 24 x 24 tile and runs the network
 on each (`EDNN.tiled_contributions`, what 'same' padding forces).  A training step (forward, backward, Adam) on a
 batch of 32 canvases and inference on 256 x 256 and 1024 x 1024 images; REPEATS interleaved repeats, medians; the
-outputs of both paths are checked equal first.  Also the session-4 'same'-padding network's training step, the
-recipe the published session-4 models used.  Results: benchmarks/results/ednn_counting.json.
+outputs of both paths are checked equal first.  Also the first ('same'-padding) 'same'-padding network's training step, the
+recipe the published first ('same'-padding) models used.  Results: benchmarks/results/ednn_counting.json.
 """
 from __future__ import annotations
 

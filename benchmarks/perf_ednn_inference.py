@@ -1,4 +1,4 @@
-"""EDNN inference time vs lattice size, 64^2 ... 2048^2, with the fitted scaling exponent (issue 4, speed).
+"""EDNN inference time vs lattice size, 64^2 ... 2048^2, with the fitted scaling exponent ().
 
 Run:  PYTHONPATH=. .venv/bin/python benchmarks/perf_ednn_inference.py
 

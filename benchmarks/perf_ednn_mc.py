@@ -1,4 +1,4 @@
-"""EDNN Metropolis: local tile re-evaluation vs full re-evaluation, per proposal (issue 4 part 3, thesis L1899).
+"""EDNN Metropolis: local tile re-evaluation vs full re-evaluation, per proposal (, Chem. Sci. 2019 Sec. 3.5, thesis L1899).
 
 Run:  PYTHONPATH=. .venv/bin/python benchmarks/perf_ednn_mc.py
 
@@ -79,7 +79,7 @@ def main() -> None:
     out = {
         "benchmark": "EDNN Metropolis seconds per proposal: local re-evaluation of (2c+1)^2 tiles vs full "
                      "re-evaluation of all L^2 tiles (f = 1, c = 1), same sampler and network, same process, "
-                     "interleaved; medians of repeats. Goal: ratio >= 10 at 64x64 (issue 4).",
+                     "interleaved; medians of repeats. Goal: ratio >= 10 at 64x64 ().",
         "model": which, "T": T, "repeats": REPEATS, "results": results,
         "machine": {"platform": platform.platform(), "python": sys.version.split()[0], "cpu_count": os.cpu_count(),
                     "loadavg_at_start": list(os.getloadavg()), "torch": torch.__version__,

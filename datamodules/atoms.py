@@ -1,16 +1,16 @@
-"""'Atoms as pictures' PROXY data for the EDNN (Mills et al. 2019, thesis section 3.3-3.4, L1614-1643, L1816-1834;
-spec C.4, C.8).
+"""'Atoms as pictures' PROXY data for the EDNN (Mills et al., Chem. Sci. 10, 4129 (2019), arXiv:1708.06686,
+Sec. 3.2.1, thesis L1816-1834; thesis Sec. 3.3, L1614-1643).
 
 A PROXY: the paper's labels are PBE total energies of graphene / hBN sheets (not reachable here); ours are the analytic
 short-range Morse pair energy of `datamodules.physics.atoms` (its docstring has the potential).  The representation is
 the paper's: V(x, y) = sum_i Z_i exp(-r^2 / 2 gamma^2), gamma = 0.2 Angstrom, periodic images included (Eq. 3.1).
 
 Cells (ours): honeycomb sheets of `units` = (5, 3) rectangular 4-atom units (the paper's 60-atom, 12.5 x 13 Angstrom
-cell is 5 x 3 such units of graphene, L1832) made square: 12.8 x 12.8 Angstrom on a 64 x 64 grid, pixel 0.2 Angstrom
+cell is 5 x 3 such units of graphene, Chem. Sci. 2019 Sec. 3.2.1, thesis L1832) made square: 12.8 x 12.8 Angstrom on a 64 x 64 grid, pixel 0.2 Angstrom
 (the paper: 256 x 256 for 12.5 x 13 Angstrom, pixel ~0.05 Angstrom; ours is 4x coarser for the CPU, one pixel =
 gamma).  Random family (graphene / hBN / hetero stripe / random alloy), vacancies and displacements
 (`physics.atoms.random_sheet`).  Transfer test sets: the same recipe on m x m larger cells (same pixel size, as the
-EDNN requires, L1864): m = 2 (4x the area, 240 sites) and m = 4 (16x, 960 sites).
+EDNN requires, Chem. Sci. 2019 Sec. 3.3, thesis L1864): m = 2 (4x the area, 240 sites) and m = 4 (16x, 960 sites).
 
 The cache stores the atoms (positions, Z, padded) and the energies; images are rendered from them at setup (a pure
 function of the atoms), so entries stay small.  Splits: 'train', 'val', 'test' (the small cell) and 'test_x{m}' for
@@ -68,10 +68,10 @@ class AtomsDataModule(ZooDataModule):
     """Rendered C/B/N sheets labelled by the analytic pair energy (total, eV): a PROXY for the paper's DFT sheets.
 
     Args:
-        cell_px: side of the small (training) cell in pixels (ours 64; the paper 256, L1832).
+        cell_px: side of the small (training) cell in pixels (ours 64; the paper 256, Chem. Sci. 2019 Sec. 3.2.1, thesis L1832).
         units: (nx, ny) honeycomb units in the small cell (ours 5 x 3 = 60 sites, the paper's atom count).
         pixel: pixel side in Angstrom (ours 0.2; the paper ~0.049).
-        gamma: Gaussian width in Angstrom (the paper's 0.2, L1641).
+        gamma: Gaussian width in Angstrom (the paper's 0.2, thesis Sec. 3.3, thesis L1641).
         transfer: linear multiples m of the cell for the transfer test sets 'test_x{m}' (area m^2 x).
         n_train, n_val, n_test: small-cell samples; n_transfer: samples per transfer multiple (same order).
         vacancy_max, disp_max: per-sheet vacancy probability ~ U(0, vacancy_max), displacement sigma ~ U(0, disp_max)
@@ -147,65 +147,3 @@ class AtomsDataModule(ZooDataModule):
             x = render_batch(pos, Z, self.cell_px * m, self.pixel, self.gamma)
             out[split] = TensorDataset(torch.as_tensor(x), torch.as_tensor(E, dtype=torch.float32))
         return out
-
-
-
-
-def area_label(m: int) -> str:
-    return f"{m * m}x"
-
-
-@torch.no_grad()
-def predict_splits(model, dm: AtomsDataModule, splits: list[str] | None = None) -> dict:
-    """Per split: predictions and truths (eV), atom counts, cell area (Angstrom^2) and the linear multiple m."""
-    splits = splits or ["test", *[f"test_x{m}" for m in dm.transfer]]
-    out = {}
-    for split in splits:
-        x, y = dm.splits[split].tensors
-        st = dm.structures[split]
-        pred = model.predict_atoms_energy(x).cpu().double().numpy()
-        out[split] = {"pred": pred, "true": st["E"].astype(np.float64), "n_atoms": (st["Z"] > 0).sum(1),
-                      "area": st["cell"][0] * st["cell"][1], "m": dm.mults[split], "family": st["family"]}
-    return out
-
-
-def error_summary(r: dict) -> dict:
-    """Errors of one `predict_splits` entry: total (eV), per area (meV / Angstrom^2), per atom (meV / atom)."""
-    err = r["pred"] - r["true"]
-    return {"median_abs": float(np.median(np.abs(err))), "mean_abs": float(np.mean(np.abs(err))),
-            "median_abs_per_area": float(np.median(np.abs(err)) * 1e3 / r["area"]),
-            "mean_abs_per_area": float(np.mean(np.abs(err)) * 1e3 / r["area"]),
-            "mean_per_area": float(np.mean(err) * 1e3 / r["area"]),
-            "median_abs_per_atom": float(np.median(np.abs(err) * 1e3 / r["n_atoms"])),
-            "n": len(err), "area": r["area"], "atoms": float(np.mean(r["n_atoms"]))}
-
-
-def measure_atoms(model, data_args: dict, seed: int | None = None, progress: bool = False) -> list[dict]:
-    """The PROXY card's metrics: errors per area (meV / Angstrom^2, the paper's unit, L1836) and per atom on the
-    small-cell test split and on the 4x / 16x area transfer sets, no retraining.  With a fresh `seed` only the test
-    sets are generated (n_train = n_val = 1)."""
-    args = {**data_args, "progress": progress}
-    if seed is not None:
-        args.update(seed=seed, n_train=1, n_val=1)
-    dm = AtomsDataModule(**args)
-    dm.prepare_data()
-    dm.setup()
-    res = predict_splits(model, dm)
-    out = []
-    for split, r in res.items():
-        s, a = error_summary(r), area_label(r["m"])
-        where = (f"PROXY {split}: {s['n']} synthetic C/B/N sheets, {dm.cell_px * r['m']}^2 px, "
-                 f"{s['area']:.0f} A^2, ~{s['atoms']:.0f} atoms (data seed {dm.seed})")
-        out += [
-            {"name": f"median_abs_error_per_area_{a}", "value": s["median_abs_per_area"], "split": where,
-             "how": "median |E - E_hat| / cell area (analytic pair energy, not DFT)", "unit": "meV/A^2"},
-            {"name": f"mean_abs_error_per_area_{a}", "value": s["mean_abs_per_area"], "split": where,
-             "how": "mean |E - E_hat| / cell area", "unit": "meV/A^2"},
-            {"name": f"mean_error_per_area_{a}", "value": s["mean_per_area"], "split": where,
-             "how": "mean (E_hat - E) / cell area (bias)", "unit": "meV/A^2"},
-            {"name": f"median_abs_error_per_atom_{a}", "value": s["median_abs_per_atom"], "split": where,
-             "how": "median |E - E_hat| / number of atoms", "unit": "meV/atom"},
-            {"name": f"median_abs_error_{a}", "value": s["median_abs"], "split": where,
-             "how": "median |E - E_hat|, total energy", "unit": "eV"},
-        ]
-    return out

@@ -1,5 +1,5 @@
-"""Digit-counting composites for the weakly supervised counting EDNN (Mills & Tamblyn 2021, thesis section 3.5,
-L2117, Table 1 L2126-2135; spec D.2).
+"""Digit-counting composites for the weakly supervised counting EDNN (Mills & Tamblyn 2021 (counting preprint), thesis section 3.5,
+counting preprint Sec. 2, thesis L2117, counting preprint Table 1, thesis L2126-2135).
 
 MNIST cannot be downloaded here, so the digit pools come from scikit-learn's bundled `load_digits` (1797 8 x 8
 images, about 180 per digit): each is upscaled bicubically to 20 x 20 and centred on a 28 x 28 field (MNIST's
@@ -8,9 +8,9 @@ test pool (90 / 10, the paper's 4320 / 480 ratio) BEFORE any compositing, so no 
 
 An image draws N_i uniformly in 0 ... L_max (inclusive; ours, the text leaves it open) for each counted digit i and
 places N_i random pool instances at random positions on an empty canvas by element-wise summation, clipped at 255
-(L2117).  Without occlusion, placements are rejected until the digits' tight boxes do not overlap.  L_max is the
+(counting preprint Sec. 2, thesis L2117).  Without occlusion, placements are rejected until the digits' tight boxes do not overlap.  L_max is the
 paper's for 256 x 256 canvases; smaller canvases scale it by area (ours: we train on small canvases and test on
-256 x 256, which the EDNN's size independence allows; spec D.7).
+256 x 256, which the EDNN's size independence allows; ours).
 """
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ DATASETS = {
     "digits-2-occ": {"digits": [4, 8], "l_max": 15, "occlude": True, "variable_scale": False},
     "digits-2-occ-vs": {"digits": [4, 8], "l_max": 15, "occlude": True, "variable_scale": True},
 }
-SCALE_RANGE = (0.6, 1.4)  # '-vs' scaling range: not stated in the paper (spec D.2), ours
-TEST_FRACTION = 0.1  # 480 / 4800 per digit (L2117)
+SCALE_RANGE = (0.6, 1.4)  # '-vs' scaling range: not stated in the paper (ours), ours
+TEST_FRACTION = 0.1  # 480 / 4800 per digit (counting preprint Sec. 2, thesis L2117)
 
 
 def load_sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
@@ -150,7 +150,7 @@ class DigitCountingDataModule(ZooDataModule):
 
     Args:
         dataset: one of DATASETS ('digits-1', 'digits-2', 'digits-10', 'digits-2-occ', 'digits-2-occ-vs').
-        canvas: side of the train and validation canvases (ours: 96, the paper trains on 256; spec D.7).
+        canvas: side of the train and validation canvases (ours: 96, the paper trains on 256).
         test_canvas: side of the test canvases (the paper's 256).
         n_train, n_val, n_test: number of images (not stated in the paper).
         shard_size: images per split per shard (unit of parallel generation; part of the recipe).
@@ -198,25 +198,3 @@ class DigitCountingDataModule(ZooDataModule):
                                  torch.as_tensor(arrays[f"{s}_counts"]).float())
                 for s in ("train", "val", "test")}
 
-
-@torch.no_grad()
-def measure_counting(model, data_args: dict, seed: int | None = None, progress: bool = False) -> list[dict]:
-    """Per-class accuracy of the rounded count on the test canvases (the paper's metric, L2160)."""
-    args = {**data_args, "progress": progress}
-    if seed is not None:
-        args["seed"] = seed
-    dm = DigitCountingDataModule(**args)
-    dm.prepare_data()
-    dm.setup()
-    x, y = dm.splits["test"].tensors
-    pred = torch.cat([model.count(x[i:i + 8]).cpu() for i in range(0, len(x), 8)])
-    correct = (pred.round() == y).float().mean(0)
-    split = f"test: {len(x)} {dm.test_canvas}x{dm.test_canvas} composites from the held-out digit pools (seed {dm.seed})"
-    digits = DATASETS[dm.dataset]["digits"]
-    out = [{"name": "count_accuracy_worst_class", "value": float(correct.min()), "split": split,
-            "how": "min over classes of P(round(count_hat) == count)", "unit": ""}]
-    out += [{"name": f"count_accuracy_digit{d}", "value": float(correct[i]), "split": split,
-             "how": "P(round(count_hat) == count)", "unit": ""} for i, d in enumerate(digits)]
-    out.append({"name": "count_mean_abs_error", "value": float((pred - y).abs().mean()), "split": split,
-                "how": "mean |count_hat - count| over images and classes", "unit": "digits"})
-    return out

@@ -1,4 +1,4 @@
-"""Ising data for the EDNN (Mills et al. 2019): the targeted-sampling 8 x 8 pool of `IsingDataModule`,
+"""Ising data for the EDNN (Mills et al., Chem. Sci. 10, 4129 (2019), arXiv:1708.06686): the targeted-sampling 8 x 8 pool of `IsingDataModule`,
 labelled with the total energy in J.
 
 Same recipe (and so the same cache entry) as the Ising CNN's energy data: only the label default and the

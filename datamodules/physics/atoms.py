@@ -1,10 +1,10 @@
-"""Synthetic "atoms as pictures" system for the EDNN PROXY (Mills et al. 2019, thesis section 3.3-3.4; spec C.4, C.8).
+"""Synthetic "atoms as pictures" system for the EDNN PROXY (Mills et al., Chem. Sci. 10, 4129 (2019), arXiv:1708.06686, thesis section 3.3-3.4).
 
-THIS IS A PROXY, NOT DFT.  The paper labels hexagonal graphene / hBN sheets with PBE total energies (L1816-1834); no
+THIS IS A PROXY, NOT DFT.  The paper labels hexagonal graphene / hBN sheets with PBE total energies (Chem. Sci. 2019 Sec. 3.2.1, thesis L1816-1834); no
 DFT code or data set is reachable here, so the label is an analytic short-range pair energy of our own design.  What
-is kept from the paper is the representation (Eq. 3.1, L1637-1643; EDNN Eq. 2, L1818):
+is kept from the paper is the representation (thesis Sec. 3.3, Eq. (3.1), thesis L1637-1643; EDNN Eq. 2, Chem. Sci. 2019 Sec. 3.2.1, Eq. (2), thesis L1818):
 
-    V(x, y) = sum_i Z_i exp(-[(x - x_i)^2 + (y - y_i)^2] / (2 gamma^2)),   gamma = 0.2 Angstrom (L1641, L1832),
+    V(x, y) = sum_i Z_i exp(-[(x - x_i)^2 + (y - y_i)^2] / (2 gamma^2)),   gamma = 0.2 Angstrom (thesis Sec. 3.3, thesis L1641, Chem. Sci. 2019 Sec. 3.2.1, thesis L1832),
 
 on a periodic 2-D cell, periodic images included, with Z = 5 / 6 / 7 for B / C / N.
 
@@ -30,7 +30,7 @@ __all__ = ["SPECIES", "Z_OF", "GAMMA", "R_SWITCH", "R_CUT", "MORSE", "ALPHA", "p
 
 SPECIES = ("B", "C", "N")
 Z_OF = {"B": 5, "C": 6, "N": 7}
-GAMMA = 0.2  # Angstrom, the paper's (L1641)
+GAMMA = 0.2  # Angstrom, the paper's (thesis Sec. 3.3, thesis L1641)
 R_SWITCH, R_CUT = 1.9, 2.2  # Angstrom, ours
 ALPHA = 2.0  # 1 / Angstrom, ours, all pairs
 # (D in eV, r0 in Angstrom) per unordered species pair: ours, loosely bond-energy-like, not fitted
@@ -169,7 +169,7 @@ def random_sheet(units: tuple[int, int], cell: tuple[float, float], rng: np.rand
                  vacancy_max: float = 0.15, disp_max: float = 0.1,
                  family: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """A random periodic C/B/N honeycomb sheet (our design, standing in for the paper's crystalline and defective
-    graphene / hBN / heterostructure sheets, L1802, L1816-1834):
+    graphene / hBN / heterostructure sheets, Chem. Sci. 2019 Sec. 3, thesis L1802, Chem. Sci. 2019 Sec. 3.2.1, thesis L1816-1834):
 
     - family, uniform over FAMILIES unless given: 'graphene' (all C); 'hBN' (B on one sublattice, N on the other,
       which one is random); 'hetero' (a graphene stripe of random width 20-80 % of the cell in x, hBN elsewhere:

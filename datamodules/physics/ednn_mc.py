@@ -4,7 +4,7 @@ An EDNN energy is E(s) = sum_{I,J} g(tile_{I,J}(s)), where tile (I, J) is the (f
 I f - c ... I f + f + c - 1 (periodic) and g is any tile function (a trained network, or the exact
 nearest-neighbour contribution below).  Flipping spin (i, j) changes only the tiles whose window contains it:
 rows I = floor((i - c)/f) ... floor((i + c)/f) (mod L/f), likewise columns, so (2c + 1)^2 tiles for f = 1
-(thesis L1899: "local updates would only require the re-evaluation of nearby tiles").  `mode='full'`
+(Chem. Sci. 2019 Sec. 3.5, thesis L1899: "local updates would only require the re-evaluation of nearby tiles").  `mode='full'`
 re-evaluates every tile of every chain at every proposal: the baseline of the speed benchmark and of the tests.
 
 Pure torch/numpy: no Lightning, nothing outside `datamodules.physics`.

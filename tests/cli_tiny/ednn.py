@@ -7,9 +7,9 @@ def tiny_ising(data: dict) -> list[str]:
 
 
 def model_ising(model_args: dict, data: dict):
-    from zoo.ednn import EDNNTask
+    from zoo.ednn import IsingEDNN
 
-    return EDNNTask(**model_args)  # size-agnostic: no lattice size is linked
+    return IsingEDNN(**model_args)  # size-agnostic: no lattice size is linked
 
 
 def tiny_digits(data: dict) -> list[str]:
@@ -22,9 +22,9 @@ def tiny_digits(data: dict) -> list[str]:
 
 def model_digits(model_args: dict, data: dict):
     from datamodules.digits import DATASETS
-    from zoo.ednn import EDNNTask
+    from zoo.ednn import CountingEDNN
 
-    return EDNNTask(**{**model_args, "n_outputs": len(DATASETS[data["dataset"]]["digits"])})
+    return CountingEDNN(**{**model_args, "n_outputs": len(DATASETS[data["dataset"]]["digits"])})
 
 
 TINY = {"datamodules.ednn.EDNNIsingDataModule": (tiny_ising, model_ising),

@@ -9,9 +9,9 @@ def tiny(data: dict) -> list[str]:
 
 
 def model(model_args: dict, data: dict):
-    from zoo.ednn import EDNNTask
+    from zoo.ednn import AtomsEDNN
 
-    return EDNNTask(**model_args)  # size-agnostic: no cell size is linked
+    return AtomsEDNN(**model_args)  # size-agnostic: no cell size is linked
 
 
 TINY = {"datamodules.atoms.AtomsDataModule": (tiny, model)}

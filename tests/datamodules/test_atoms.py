@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from datamodules.atoms import AtomsDataModule, measure_atoms
+from datamodules.atoms import AtomsDataModule
+from zoo.evaluation.ednn import measure_atoms
 from datamodules.physics import atoms as A
 
 torch.set_num_threads(1)
@@ -140,11 +141,11 @@ def test_datamodule_deterministic_and_labelled(tmp_path):
 def test_models_on_tiny_data(tmp_path):
     """The EDNN ('atoms_cnn', f=16, c=16, circular) takes any multiple of its focus and sums tiles; the non-extensive
     baseline (f = cell, c = 0: the CNN on the whole cell) takes only multiples of the training cell; measure() runs."""
-    from zoo.ednn import EDNNTask
+    from zoo.ednn import AtomsEDNN
 
     torch.manual_seed(0)
-    ednn = EDNNTask(net="atoms_cnn", focus=16, context=16, filters=8, fc_width=16).eval()
-    cnn = EDNNTask(net="atoms_cnn", focus=64, context=0, filters=8, fc_width=16).eval()
+    ednn = AtomsEDNN(focus=16, context=16, filters=8, fc_width=16).eval()
+    cnn = AtomsEDNN(focus=64, context=0, filters=8, fc_width=16).eval()
     dm = AtomsDataModule(data_dir=str(tmp_path), **KW)
     dm.prepare_data()
     dm.setup()
@@ -165,7 +166,7 @@ def test_pretrained_beats_a_constant_on_fresh_sheets(name, tmp_path):
     """The published PROXY models load (sha256-verified) and, on freshly generated sheets, are far better than the
     best constant per area, on the training-size cells and (for the EDNN, no retraining) on 4x larger ones."""
     import zoo
-    from datamodules.atoms import error_summary, predict_splits
+    from zoo.evaluation.ednn import error_summary, predict_splits
 
     model = zoo.load_pretrained(name)
     assert model.is_atoms and "median_abs_error_per_area_16x" in {m["name"] for m in model.card["metrics"]}

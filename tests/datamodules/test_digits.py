@@ -1,4 +1,4 @@
-"""Counting composites from scikit-learn digits (Mills & Tamblyn 2021, Table 1) and the counting EDNN pipeline."""
+"""Counting composites from scikit-learn digits (Mills & Tamblyn 2021 (counting preprint), Table 1) and the counting EDNN pipeline."""
 from __future__ import annotations
 
 import numpy as np
@@ -66,13 +66,13 @@ def test_datamodule_is_deterministic_and_test_uses_the_big_canvas(tmp_path):
 
 
 def test_counting_pipeline_on_a_tiny_canvas(tmp_path):
-    from zoo.ednn import EDNNTask
+    from zoo.ednn import CountingEDNN
 
     dm = DigitCountingDataModule(dataset="digits-1", canvas=32, test_canvas=48, n_train=8, n_val=2, n_test=2,
                                  shard_size=8, progress=False, gen_workers=1, data_dir=str(tmp_path))
     dm.prepare_data()
     dm.setup()
-    m = EDNNTask(net="count_cnn", focus=8, context=8, n_outputs=1, filters=8, fc_width=16, lr=1e-3)
+    m = CountingEDNN(focus=8, context=8, n_outputs=1, filters=8, fc_width=16, lr=1e-3)
     m.log = m.log_dict = lambda *a, **k: None
     x, y = dm.splits["train"].tensors
     opt = torch.optim.Adam(m.parameters(), lr=1e-3)

@@ -1,4 +1,4 @@
-"""EDNN wrapper (Mills et al. 2019): tiling against a direct loop, an exactly representable local operator,
+"""EDNN wrapper (Mills et al., Chem. Sci. 10, 4129 (2019), arXiv:1708.06686): tiling against a direct loop, an exactly representable local operator,
 loss on the sum, size transfer, input checks."""
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ import torch
 from torch import nn
 
 from datamodules.physics import ising
-from zoo.ednn import EDNN, CountTileCNN, EDNNTask, IsingTileMLP
+from zoo.ednn import AtomsEDNN, CountingEDNN, EDNNTask, IsingEDNN
+from zoo.ednn_nets import EDNN, AtomsTileCNN, CountTileCNN, IsingTileMLP
 
 torch.set_num_threads(1)
 
 
 def loop_tiles(x: np.ndarray, f: int, c: int, padding: str) -> np.ndarray:
-    """Direct implementation of X_{b,i,j} = x_{b, if-c : if+f+c, jf-c : jf+f+c} (thesis L1948-1978)."""
+    """Direct implementation of X_{b,i,j} = x_{b, if-c : if+f+c, jf-c : jf+f+c} (Chem. Sci. 2019 Appendix,
+    thesis L1948-1978)."""
     B, C, H, W = x.shape
     t = f + 2 * c
     out = np.zeros((B, H // f, W // f, C, t, t), dtype=x.dtype)
@@ -88,7 +90,8 @@ def exact_ising_mlp() -> IsingTileMLP:
 
 def test_parameter_counts_match_the_paper():
     counts = [sum(p.numel() for p in IsingTileMLP(1 + 2 * c).parameters()) for c in (1, 2, 3)]
-    assert counts == [25_601, 76_289, 183_041]  # spec C.3; 183 041 / 25 601 = 7.15 ("over 7 times", L1812)
+    assert counts == [25_601, 76_289, 183_041]  # 183 041 / 25 601 = 7.15 ("over 7 times",
+    # Chem. Sci. 2019 Sec. 3.1, thesis L1812)
 
 
 @pytest.mark.parametrize("L", [4, 6, 8, 16, 32])
@@ -116,7 +119,7 @@ def test_zero_padding_breaks_the_periodic_energy():
 
 def test_dedup_gives_identical_outputs_and_gradients():
     torch.manual_seed(0)
-    m = EDNNTask(context=2)
+    m = IsingEDNN(context=2)
     x = torch.as_tensor(ising.random_configs(40, 8, seed=3), dtype=torch.float32)
     x[:20] = 1  # many repeated tiles
     y = torch.randn(40)
@@ -136,7 +139,7 @@ def test_dedup_gives_identical_outputs_and_gradients():
 
 
 def test_training_loss_is_on_the_sum_not_per_tile():
-    m = EDNNTask(context=1)
+    m = IsingEDNN(context=1)
     x = torch.as_tensor(ising.random_configs(16, 8, seed=1), dtype=torch.float32)
     y = torch.as_tensor(ising.energy(x.numpy().astype(np.int8)), dtype=torch.float32)
     m.log = lambda *a, **k: None
@@ -149,7 +152,7 @@ def test_training_loss_is_on_the_sum_not_per_tile():
 
 def test_a_tiny_model_trained_on_4x4_transfers_to_16x16():
     torch.manual_seed(0)
-    m = EDNNTask(context=1, lr=3e-3)
+    m = IsingEDNN(context=1, lr=3e-3)
     x = torch.as_tensor(ising.random_configs(512, 4, seed=0), dtype=torch.float32)
     y = torch.as_tensor(ising.energy(x.numpy().astype(np.int8)), dtype=torch.float32)
     opt = torch.optim.Adam(m.parameters(), lr=3e-3)
@@ -180,21 +183,20 @@ def test_bad_arguments_raise():
         EDNN(nn.Identity(), 1, -1)
     with pytest.raises(ValueError, match=r"\(B, H, W\)"):
         EDNN(nn.Identity(), 1, 1).tiles(torch.zeros(4, 4))
-    with pytest.raises(ValueError, match="net must be"):
-        EDNNTask(net="cnn")
     with pytest.raises(ValueError, match="n_outputs"):
-        EDNNTask(n_outputs=2)
-    m = EDNNTask(focus=2, context=1)
+        CountingEDNN(n_outputs=0)
+    with pytest.raises(TypeError, match="n_outputs"):
+        IsingEDNN(n_outputs=2)  # one extensive scalar: the Ising task has no such argument
+    m = IsingEDNN(focus=2, context=1)
     with pytest.raises(ValueError, match="-1 and \\+1"):
         m.predict_energy(np.zeros((1, 4, 4)))
     with pytest.raises(ValueError, match="multiple of focus=2"):
         m.predict_energy(np.ones((1, 5, 5)))
-    with pytest.raises(ValueError, match="counting model"):
-        m.count(np.zeros((1, 8, 8)))
+    assert not hasattr(m, "count")  # counting is CountingEDNN's
 
 
 def test_predict_energy_takes_one_lattice_and_energy_map_sums_to_it():
-    m = EDNNTask(context=1)
+    m = IsingEDNN(context=1)
     s = ising.random_configs(1, 12, seed=2)[0]
     E = m.predict_energy(s)
     assert E.shape == (1,)
@@ -202,11 +204,11 @@ def test_predict_energy_takes_one_lattice_and_energy_map_sums_to_it():
 
 
 def test_counting_cnn_depth_and_size():
-    # N = floor(log2(f + 2c) - 1): 3 conv layers for 24 x 24 tiles, 4 for 32 x 32 (spec D.3, easy-to-get-wrong 18)
+    # N = floor(log2(f + 2c) - 1): 3 conv layers for 24 x 24 tiles, 4 for 32 x 32 (counting preprint Sec. 2, thesis L2141)
     assert CountTileCNN(24).n_conv == 3 and CountTileCNN(32, in_channels=3).n_conv == 4
     n = sum(p.numel() for p in CountTileCNN(24, n_out=2).parameters())
-    assert 0.70e6 < n < 0.75e6  # spec D.3: ~0.72-0.73 M for MNIST
-    m = EDNNTask(net="count_cnn", focus=8, context=8, n_outputs=2, fc_width=32, filters=8)
+    assert 0.70e6 < n < 0.75e6  #: ~0.72-0.73 M for MNIST
+    m = CountingEDNN(focus=8, context=8, n_outputs=2, fc_width=32, filters=8)
     img = torch.zeros(2, 1, 24, 40)
     assert m.count(img).shape == (2, 2)
     dm = m.density_map(img)
@@ -219,7 +221,7 @@ def test_tile_table_is_the_network_on_every_tile():
     from datamodules.physics.ednn_mc import table_energy
 
     torch.manual_seed(1)
-    m = EDNNTask(context=1)
+    m = IsingEDNN(context=1)
     table = m.tile_table()
     assert table.shape == (512,)
     s = ising.random_configs(5, 10, seed=5)
@@ -252,7 +254,7 @@ def test_same_padding_and_misaligned_focus_keep_the_tile_path():
 
 def test_zero_background_makes_empty_regions_count_zero_at_any_size():
     torch.manual_seed(3)
-    m = EDNNTask(net="count_cnn", focus=8, context=8, n_outputs=2, fc_width=32, filters=8, conv_padding="valid",
+    m = CountingEDNN(focus=8, context=8, n_outputs=2, fc_width=32, filters=8, conv_padding="valid",
                  zero_background=True)
     assert m.count(torch.zeros(1, 1, 256, 256)).abs().max() < 1e-4  # 1024 tiles of float32 round-off
     img = torch.zeros(1, 1, 64, 64)
@@ -265,3 +267,69 @@ def test_zero_background_makes_empty_regions_count_zero_at_any_size():
 def test_valid_padding_rejects_tiles_that_shrink_to_nothing():
     with pytest.raises(ValueError, match="too small"):
         CountTileCNN(32, conv_padding="valid")  # 32 -> 15 -> 6 -> 2 -> 0 with four 4x4 / stride-2 layers
+
+
+# ------------------------------------------------------------------------------- one class per task, legacy args
+LEGACY = {  # init args as the cards and runs from before the subclasses wrote them
+    "ising_mlp": ({"net": "ising_mlp", "focus": 1, "context": 2, "padding": "circular", "n_outputs": 1, "in_channels": 1,
+                   "filters": 64, "fc_width": 1024, "optimizer": "adam", "lr": 1e-4, "weight_decay": 0.0,
+                   "lr_schedule": "constant"}, IsingEDNN),
+    "count_cnn": ({"net": "count_cnn", "focus": 8, "context": 8, "padding": "zeros", "n_outputs": 2, "in_channels": 1,
+                   "filters": 8, "fc_width": 16, "optimizer": "adam", "lr": 5e-4, "weight_decay": 0.0,
+                   "lr_schedule": "cosine", "conv_padding": "valid", "zero_background": True}, CountingEDNN),
+    "atoms_cnn": ({"net": "atoms_cnn", "focus": 16, "context": 8, "padding": None, "n_outputs": 1, "in_channels": 1,
+                   "filters": 8, "fc_width": 16, "optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0,
+                   "lr_schedule": "cosine"}, AtomsEDNN),
+}
+
+
+@pytest.mark.parametrize("net", sorted(LEGACY))
+def test_legacy_net_args_resolve_to_the_subclass(net):
+    from zoo.hub import card_class
+
+    args, want = LEGACY[net]
+    cls, init_args = card_class({"name": f"ednn/{net}", "model": "ednn", "init_args": args})
+    assert cls is want and "net" not in init_args
+    m = cls(**init_args)
+    assert {k: m.hparams[k] for k in init_args} == init_args
+    assert m.hparams.padding == ("zeros" if net == "count_cnn" else "circular")  # None: the old per-net default
+    # args that pass through unchanged keep their values; the ones the subclass does not take are gone
+    assert {k: v for k, v in args.items() if k in init_args} == init_args
+
+
+def test_legacy_args_the_subclass_cannot_honour_raise():
+    with pytest.raises(ValueError, match="n_outputs=1 only"):
+        EDNNTask.from_legacy_args({"net": "ising_mlp", "n_outputs": 2})
+    with pytest.raises(ValueError, match="net must be one of"):
+        EDNNTask.from_legacy_args({"net": "cnn"})
+    assert EDNNTask.from_legacy_args({"focus": 2}) == (EDNNTask, {"focus": 2})  # new args pass through
+
+
+def test_registry_default_and_variants():
+    import zoo
+    from zoo.hub import class_path
+
+    assert zoo.get_model_class("ednn") is IsingEDNN
+    assert {c.registry_name for c in (IsingEDNN, CountingEDNN, AtomsEDNN)} == {"ednn"}
+    assert class_path(CountingEDNN) == "zoo.ednn.CountingEDNN"
+
+
+def test_old_padded_conv_state_dicts_load_into_same_conv_layers():
+    """Before zoo.layers.SameConv2d the 'same' stacks were [ZeroPad2d, Conv2d, ReLU] per layer: such state dicts
+    (the published atoms cards, old checkpoints) load into the new layout with the same outputs."""
+    torch.manual_seed(4)
+    for make, tile in ((lambda: AtomsTileCNN(16, filters=8, fc_width=16), 16),
+                       (lambda: CountTileCNN(24, filters=8, fc_width=16), 24)):
+        new = make()
+        new.head[-1].weight.data.normal_()
+        old_sd = {}
+        for k, v in new.state_dict().items():
+            if k.startswith("features."):
+                _, idx, rest = k.split(".", 2)
+                k = f"features.{3 * (int(idx) // 2) + 1}.{rest}"
+            old_sd[k] = v
+        assert "features.1.weight" in old_sd and "features.0.weight" not in old_sd
+        fresh = make()
+        fresh.load_state_dict(old_sd)
+        x = torch.rand(3, 1, tile, tile)
+        torch.testing.assert_close(fresh(x), new(x))

@@ -40,7 +40,7 @@ def test_f1c1_on_fresh_lattices_of_other_sizes():
 
 
 def test_context_ordering_on_fresh_data():
-    """The published checkpoints keep the paper's order c = 1 < c = 2 < c = 3 (L1812) on fresh data.  Note: ours
+    """The published checkpoints keep the paper's order c = 1 < c = 2 < c = 3 (Chem. Sci. 2019 Sec. 3.1, thesis L1812) on fresh data.  Note: ours
     were trained with unequal budgets (cards), unlike the paper; this guards the published files, not the claim."""
     names = [n for n in NAMES if n in zoo.list_pretrained("ednn")]
     assert "ednn/ising-f1c1" in names and len(names) >= 2

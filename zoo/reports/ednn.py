@@ -1,4 +1,4 @@
-"""Report for the EDNN (Mills et al. 2019, thesis section 3.3-3.4; counting: Mills & Tamblyn 2021, section 3.5).
+"""Report for the EDNN (Mills et al., Chem. Sci. 10, 4129 (2019), arXiv:1708.06686, thesis section 3.3-3.4; counting: Mills & Tamblyn 2021 (counting preprint), section 3.5).
 
 `zoo reproduce ednn` -> reports/ednn.md + reports/ednn_*.png.  Everything is measured here from the published
 checkpoints and freshly simulated data; speed numbers are read from benchmarks/results/ednn_*.json
@@ -16,6 +16,7 @@ import torch
 from ..figures.common import plt, save
 from datamodules.physics import ising
 
+from ..records import paper_vs_ours_markdown
 from .common import REPO, RESULTS
 from .ednn_atoms import atoms_section
 from .ednn_counting import counting_section
@@ -23,14 +24,6 @@ from .ednn_counting import counting_section
 ISING = ["ednn/ising-f1c1", "ednn/ising-f1c2", "ednn/ising-f1c3"]
 TRANSFER_T = (1.5, 2.27, 3.0)
 TRANSFER_L = (16, 64, 128, 512)
-
-
-def _fmt(v, nd=4):
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.{nd}g}"
-    return str(v)
 
 
 def _load(names):
@@ -43,18 +36,6 @@ def _load(names):
         except (KeyError, FileNotFoundError):
             pass
     return out
-
-
-def _card_table(models) -> list[str]:
-    rows = ["| checkpoint | metric | paper | ours | measured on |", "|---|---|---|---|---|"]
-    for name, m in models.items():
-        paper = {p["metric"]: p for p in m.card.get("paper", [])}
-        for met in m.card["metrics"]:
-            p = paper.get(met["name"])
-            pv = "-" if p is None else f"{_fmt(p.get('value'))} ({p['ref']})"
-            unit = f" {met['unit']}" if met.get("unit") else ""
-            rows.append(f"| `{name}` | {met['name']} | {pv} | {_fmt(met['value'])}{unit} | {met['split']} |")
-    return rows
 
 
 def _test_split():
@@ -85,8 +66,7 @@ def _parity(models, x, y, out: Path) -> tuple[Path, dict]:
 def _matched_iterations(x, y, steps: int | None) -> dict | None:
     """Test median of the c = 1 model at the c = 2 / 3 budget: the snapshot of the c = 1 run
     (configs/ednn/ising-f1c1.yaml keeps one every 10 epochs) whose global step equals `steps`, if it exists."""
-    from zoo.ednn import EDNNTask
-    from zoo.hub import load_lightning_checkpoint
+    from zoo.hub import card_class, load_lightning_checkpoint
 
     if not steps:
         return None
@@ -96,7 +76,10 @@ def _matched_iterations(x, y, steps: int | None) -> dict | None:
             break
     else:
         return None
-    m = EDNNTask(**{k: v for k, v in state["hyper_parameters"].items() if not k.startswith("_")})
+    # a run of either layout: hyperparameters with the old `net` switch or of the Ising class itself
+    cls, args = card_class({"model": "ednn", "init_args": {k: v for k, v in state["hyper_parameters"].items()
+                                                           if not k.startswith("_")}})
+    m = cls(**args)
     m.load_state_dict(state["state_dict"])
     m.eval()
     err = (m.predict_energy(x) - y).abs()
@@ -106,7 +89,7 @@ def _matched_iterations(x, y, steps: int | None) -> dict | None:
 
 def transfer_study(model, temps=TRANSFER_T, sizes=TRANSFER_L, quick: bool = False, seed: int = 7) -> list[dict]:
     """Median |E - E_hat| of the 8x8-trained model on Metropolis configurations of larger lattices."""
-    from zoo.ednn import transfer_samples
+    from zoo.evaluation.ednn import transfer_samples
 
     rows = []
     for T in temps:
@@ -149,7 +132,8 @@ def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
 
 @torch.no_grad()
 def blur_test(model, x: torch.Tensor, y: torch.Tensor, sigmas=(0.5, 1.0, 2.0)) -> list[dict]:
-    """Paper Fig. 6 (L1840, L1851): blur only the context of every tile vs only its focus; median |E_hat - E|."""
+    """Chem. Sci. 2019 Sec. 3.2, Fig. 6 (thesis L1840, L1851): blur only the context of every tile vs only its focus;
+    median |E_hat - E|."""
     e = model.ednn
     f, c = e.focus, e.context
     t = f + 2 * c
@@ -255,7 +239,7 @@ def _bench_lines() -> list[str]:
     if p.exists():
         r = json.loads(p.read_text())
         lines += ["Counting network (f = 8, c = 8, l = 10; 'valid' convolutions): the whole-image path vs the same "
-                  "network tile by tile, and vs the session-4 'same'-padding network (benchmarks/perf_ednn_counting.py, "
+                  "network tile by tile, and vs the first ('same'-padding) network (benchmarks/perf_ednn_counting.py, "
                   f"one thread, {r['repeats']} interleaved repeats, medians):", "",
                   "| case | whole image (s) | tile loop (s) | speed-up | vs 'same' padding |", "|---|---|---|---|---|"]
         for k, v in r["cases"].items():
@@ -285,15 +269,15 @@ def write_report(out_dir, quick: bool = False) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
     models = _load(ISING)
-    md = ["# EDNN: extensive deep neural networks (Mills et al. 2019)", "",
-          "Thesis section 3.3-3.4 (L1614-2050); spec `../shared/papers/spec-mills-ch3-supervised.md` section C. "
+    md = ["# EDNN: extensive deep neural networks (Mills et al., Chem. Sci. 10, 4129 (2019), arXiv:1708.06686)", "",
+          "Thesis Sec. 3.3-3.4 (thesis L1614-2050). "
           "All Ising energies and errors are **total energies in J** (the paper writes 'J/L^2' for numbers that "
-          "behave as total-energy errors, spec C.6 units note); per-spin values are given beside them. 'MAE' in "
+          "behave as total-energy errors); per-spin values are given beside them. 'MAE' in "
           "the paper is the median absolute error.", ""]
     if not models:
         md += ["No published EDNN Ising checkpoints in this checkout yet."]
     else:
-        md += ["## Published checkpoints: paper vs ours", ""] + _card_table(models) + [""]
+        md += ["## Published checkpoints: paper vs ours", ""] + paper_vs_ours_markdown({n: m.card for n, m in models.items()}) + [""]
         x, y = _test_split()
         n_par = 5000 if quick else 20000
         fig, _ = _parity(models, x[:n_par], y[:n_par], out)
@@ -303,7 +287,7 @@ def write_report(out_dir, quick: bool = False) -> Path:
         md += [f"![parity]({fig.name})", ""]
         order = [med[n] for n in ISING if n in med]
         md += ["## The context study (f = 1, c = 1, 2, 3)", "",
-               "Paper (L1812): 0.028 / 1.090 / 14.816 J, all three trained for the same number of iterations "
+               "Paper (Chem. Sci. 2019 Sec. 3.1, thesis L1812): 0.028 / 1.090 / 14.816 J, all three trained for the same number of iterations "
                "(500 epochs). Ours (median |E - E_hat| on the 8x8 hash-split test set):", "",
                "| model | epochs | median abs error (J) | per spin (J) |", "|---|---|---|---|"]
         for n, m in models.items():
@@ -335,7 +319,7 @@ def write_report(out_dir, quick: bool = False) -> Path:
             fig = _transfer_figure(rows, out)
             md += ["## Transfer to large lattices (no retraining)", "",
                    "Metropolis configurations (independent chains from a random start; 1000 checkerboard sweeps for "
-                   "L <= 128, 500 for L = 512) of the periodic L x L model. Paper (L1866): 128 x 128 near T_c, "
+                   "L <= 128, 500 for L = 512) of the periodic L x L model. Paper (Chem. Sci. 2019 Sec. 3.3, Fig. 8, thesis L1866): 128 x 128 near T_c, "
                    "median 2.055 J, 'the relative error is still small'.", "",
                    "| T | L | configs | median abs error (J) | per spin (J) | median relative | mean signed (J) |",
                    "|---|---|---|---|---|---|---|"]
@@ -349,7 +333,7 @@ def write_report(out_dir, quick: bool = False) -> Path:
         fig = _blur_figure(blur, out)
         md += ["## Blur test (paper Fig. 6)", "",
                "Each tile's context (or its focus) is replaced by a periodic Gaussian blur of the lattice; the "
-               "paper (DFT, f = 64, c = 32; L1840, L1851) found blurring the context barely changes the prediction "
+               "paper (DFT, f = 64, c = 32; Chem. Sci. 2019 Sec. 3.2, Fig. 6, thesis L1840, Chem. Sci. 2019 Fig. 6, thesis L1851) found blurring the context barely changes the prediction "
                f"while blurring the focus does. Ours, {n_blur} 8x8 test configurations, median |E_hat(blurred) - "
                "E_hat| in J:", "", "| model | sigma | blur context | blur focus | blur all |", "|---|---|---|---|---|"]
         for n, rows in blur.items():

@@ -1,4 +1,4 @@
-"""EDNN "atoms as pictures" PROXY section of the EDNN report (thesis section 3.3-3.4; spec C.3, C.4, C.6, C.8).
+"""EDNN "atoms as pictures" PROXY section of the EDNN report (thesis section 3.3-3.4).
 
 `atoms_section(out_dir, quick=False) -> str`: markdown plus reports/ednn_atoms_*.png, measured here from the published
 `ednn/atoms-proxy` (EDNN) and `ednn/atoms-proxy-cnn` (non-extensive CNN) on freshly generated sheets (data seed of the
@@ -61,7 +61,7 @@ def _focus_energies(dm, split: str, k: int, focus: int) -> np.ndarray:
 
 
 def atoms_section(out_dir, quick: bool = False) -> str:
-    from datamodules.atoms import area_label, error_summary, predict_splits
+    from zoo.evaluation.ednn import area_label, error_summary, predict_splits
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -69,8 +69,8 @@ def atoms_section(out_dir, quick: bool = False) -> str:
     models = _load()
     md = ["## Atoms as pictures: a synthetic PROXY for the DFT sheets (section 3.3-3.4)", "",
           "**This is a proxy, not the paper's experiment.** The paper's EDNN predicts PBE total energies of graphene / "
-          "hBN sheets from 256 x 256 pictures V(x, y) = sum_i Z_i exp(-r^2 / 2 gamma^2), gamma = 0.2 A (L1637-1643, "
-          "L1816-1834): MAE 1.122 meV/A^2 against 2.529 for a conventional CNN (ref 42, L1836). No DFT is available "
+          "hBN sheets from 256 x 256 pictures V(x, y) = sum_i Z_i exp(-r^2 / 2 gamma^2), gamma = 0.2 A (thesis Sec. 3.3, Eq. (3.1), thesis L1637-1643, "
+          "Chem. Sci. 2019 Sec. 3.2.1, thesis L1816-1834): MAE 1.122 meV/A^2 against 2.529 for a conventional CNN (ref 42, Chem. Sci. 2019 Sec. 3.2.1, Fig. 5, thesis L1836). No DFT is available "
           "here, so the same pictures of random C/B/N honeycomb sheets (graphene / hBN / hetero stripe / random alloy, "
           "vacancies, displacements; 60-site 12.8 x 12.8 A cells on a 64 x 64 grid, pixel 0.2 A) are labelled by an "
           "analytic Morse pair energy with a 2.2 A cutoff (`datamodules/physics/atoms.py`; tested against a brute-force "
@@ -190,12 +190,12 @@ def atoms_section(out_dir, quick: bool = False) -> str:
                f"error per area to the EDNN's: {ratios} (paper, DFT: 2.529 / 1.122 = 2.25 at the training size). "
                f"What it can and cannot do: its dense layer fixes the input at {dm.cell_px} x {dm.cell_px} px, so a "
                "larger cell cannot be fed as such, and resizing it to 64 x 64 would change the pixel size (the physical "
-               "length scale must be kept, L1864). The only size-preserving use, measured here, is to cut the larger "
+               "length scale must be kept, Chem. Sci. 2019 Sec. 3.3, thesis L1864). The only size-preserving use, measured here, is to cut the larger "
                "cell into 64 x 64 patches and sum their predictions; each patch is read as if it were a periodic cell, "
                "so the bonds across every patch seam are judged from the wrong neighbours (the patch's opposite edge); "
                "the EDNN's periodic context has no seams.", ""]
     md += ["Paper (DFT, not comparable in absolute terms): EDNN 1.122 meV/A^2 vs 2.529 for the conventional CNN "
-           "(L1836), and size transfer to 62.6 x 65.1 A sheets within chemical accuracy (L1868).", "",
+           "(Chem. Sci. 2019 Sec. 3.2.1, Fig. 5, thesis L1836), and size transfer to 62.6 x 65.1 A sheets within chemical accuracy (Chem. Sci. 2019 Sec. 3.3, Fig. 9, thesis L1868).", "",
            "Reproduce: `zoo fit --config configs/ednn/atoms-proxy.yaml` and `configs/ednn/atoms-proxy-cnn.yaml`, then "
            "`zoo publish runs/ednn/atoms-proxy[-cnn]/checkpoints/best.ckpt --name ednn/atoms-proxy[-cnn] --config ...`; "
            "`zoo evaluate ednn/atoms-proxy` re-measures the card on fresh sheets.", ""]

@@ -1,4 +1,4 @@
-"""Counting part of the EDNN report (Mills & Tamblyn 2021, thesis section 3.5, Table 1, L2117-2160).
+"""Counting part of the EDNN report (Mills & Tamblyn 2021 (counting preprint), thesis section 3.5, Table 1, counting preprint Sec. 2, thesis L2117-2160).
 
 Measured here from the published `ednn/count-digits-*` checkpoints on their held-out test composites (digit
 instances from the test pools only): the card metrics beside the paper's, density maps overlaid on test images,
@@ -23,7 +23,7 @@ CLASS_COLOURS = ["tab:red", "tab:cyan", "tab:orange", "tab:green", "tab:purple",
 
 
 def _paper_cell(card: dict) -> str:
-    """The card's paper numbers (zoo.ednn.PAPER, set at publication), e.g. '84.82 % (L2162 (MNIST-2-occ, 4s))'."""
+    """The card's paper numbers (zoo.evaluation.ednn.PAPER, set at publication), e.g. '84.82 % (counting preprint Sec. 3.1, thesis L2162 (MNIST-2-occ, 4s))'."""
     return "; ".join(f"{100 * p['value']:.2f} % ({p['ref']})" for p in card.get("paper", [])) or "-"
 
 
