@@ -20,13 +20,13 @@ from pathlib import Path
 
 import torch
 
-from zoo.ednn import EDNNTask
+from zoo.ednn import CountingEDNN
 
 REPEATS = 5
 OUT = Path(__file__).parent / "results" / "ednn_counting.json"
 
 
-def tile_loop(m: EDNNTask, x: torch.Tensor) -> torch.Tensor:
+def tile_loop(m: CountingEDNN, x: torch.Tensor) -> torch.Tensor:
     return m.ednn.tiled_contributions(x).sum(dim=(1, 2))
 
 
@@ -46,8 +46,8 @@ def timed(fn) -> float:
 def main() -> dict:
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    kw = dict(net="count_cnn", focus=8, context=8, padding="zeros", n_outputs=10, zero_background=True)
-    valid, same = EDNNTask(conv_padding="valid", **kw), EDNNTask(conv_padding="same", **kw)
+    kw = dict(focus=8, context=8, padding="zeros", n_outputs=10, zero_background=True)
+    valid, same = CountingEDNN(conv_padding="valid", **kw), CountingEDNN(conv_padding="same", **kw)
     cases = {}
     for canvas in (96, 128):
         x, y = torch.rand(32, 1, canvas, canvas), torch.rand(32, 10)

@@ -32,13 +32,13 @@ REPEATS = 3
 
 def model():
     from zoo import hub
-    from zoo.ednn import EDNNTask
+    from zoo.ednn import IsingEDNN
 
     try:
         return hub.load_pretrained("ednn/ising-f1c1"), "ednn/ising-f1c1"
     except (KeyError, FileNotFoundError):
         torch.manual_seed(0)
-        return EDNNTask(context=1).eval(), "untrained EDNNTask(focus=1, context=1)"
+        return IsingEDNN(context=1).eval(), "untrained IsingEDNN(focus=1, context=1)"
 
 
 def main() -> None:
