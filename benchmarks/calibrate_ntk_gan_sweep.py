@@ -1,19 +1,19 @@
-"""Learning-rate calibration for the section-2.4 / app. 2.7.2 sweeps (the thesis does not report alpha_D, alpha_G for
-them, spec B4/C3/D14).
+"""Learning-rate calibration for the Sec. 2.4 / App. 2.7.2 sweeps of Durr, Tu, Mroueh & Wang (in preparation; Ch. 2 of
+S. Durr, PhD thesis, UCLA 2022): the thesis does not report alpha_D, alpha_G for them (Sec. 2.4.1), so these are ours.
 
     OMP_NUM_THREADS=1 python benchmarks/calibrate_ntk_gan_sweep.py --critic tanh --ratios 0,0.01 --n-disc 6 \
         --steps 2000 --lr-d 3e-3 --lr-g 6e-5
 
 For each (alpha_D, alpha_G): runs at a few r at one n_disc (one by one, R = 1, by default; --mode batched for one
 ensemble), with the MC trajectory recorded, so one can see whether r = 0 converges (MC -> 0) within the step budget
-and where the transition falls (thesis: r* ~ 0.06 at n_disc = 6 for ReLU, L1583-1588; a calibration target, not an
+and where the transition falls (thesis: r* ~ 0.06 at n_disc = 6 for ReLU, App. 2.7.3, thesis L1583; a calibration target, not an
 invariant).  Appends one row per run (per r in one-by-one mode, as soon as it finishes) to
 benchmarks/results/ntk_gan_calibration.json: final MC, MC averaged over the last 10% of steps, the trajectory.
 
 Chosen (zoo.ntk_gan_sweep.CALIBRATED; ours, plain SGD, width 2048, l2 = 2/width, seed 0, n_disc 6), with the
 evidence in the JSON:
 
-* relu: alpha_D 3e-3, alpha_G 3e-5, 4000 steps.  alpha_G 1e-4 (the spec's start) never converges even at r = 0
+* relu: alpha_D 3e-3, alpha_G 3e-5, 4000 steps.  alpha_G 1e-4 (our first guess) never converges even at r = 0
   (final MC 1.24 after 3000 steps); 3e-5 gives r = 0: 0.002, r = 0.01: 0.08 (hovering 0.75-1.05 before), r = 0.1:
   2.08 (collapsed).
 * tanh: alpha_D 3e-3, alpha_G 6e-5, 2000 steps (Fig. 2.16's budget).  r = 0 reaches MC 0.05-0.5 from step ~300 on

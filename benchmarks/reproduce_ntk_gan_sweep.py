@@ -1,4 +1,5 @@
-"""The mode-collapse phase diagram of the particle GAN (Durr thesis section 2.4, Figs. 2.14-2.17, 2.21-2.22).
+"""The mode-collapse phase diagram of the particle GAN (Durr, Tu, Mroueh & Wang, in preparation; Ch. 2 of S. Durr, PhD
+thesis, UCLA 2022: Sec. 2.4.1, Figs. 2.14-2.17; App. 2.7.2, Figs. 2.21-2.22).
 
     python benchmarks/reproduce_ntk_gan_sweep.py --critic relu --n-ratios 13 --n-discs 1,2,4,8,16 --steps 1000 \\
         --mode processes --workers 2
@@ -352,7 +353,7 @@ def publish(a, res: dict, command: str) -> None:
     """The sweep as a table card: mc (n_disc, r) = the fitted order parameter, mc_final, mc_avg, ratios, n_discs,
     r_star; metrics = the boundary fit (and the other order parameter's slope)."""
     from zoo import hub
-    from zoo.ntk_gan import PAPER
+    from zoo.evaluation.ntk_gan import PAPER
 
     nan = float("nan")
 
@@ -384,8 +385,10 @@ def publish(a, res: dict, command: str) -> None:
     # overwrite: republishing the sweep's table (a longer or resumed grid) is what --publish is for
     out = hub.publish_table(a.publish, arrays, settings=settings, metrics=metrics, paper=PAPER.get(variant, []),
                             source=command, wall_time_s=res["wall_s_total"], overwrite=True,
-                            notes="Learning rates, step count, r range and (where stated) width are our calibration; "
-                                  "the thesis does not report them (spec B4, C3). See benchmarks/results/"
+                            notes="Learning rates, step count, r range and (where stated) width are our calibration (ours): "
+                                  "the thesis does not report them for Sec. 2.4 / App. 2.7.2 (Durr, Tu, Mroueh & "
+                                  "Wang, in preparation; Ch. 2 of S. Durr, PhD thesis, UCLA 2022, Sec. 2.4.1). "
+                                  "See benchmarks/results/"
                                   "ntk_gan_calibration.json and benchmarks/calibrate_ntk_gan_sweep.py. `mc` is the "
                                   "order parameter the boundary is fitted to (settings.order_param); mc_final and "
                                   "mc_avg hold both."

@@ -1,10 +1,11 @@
-"""Rings of Gaussians for the particle GAN (Durr thesis section 2.3, L1138): 8 modes on a circle of radius 2, std 0.02.
+"""Rings of Gaussians for the particle GAN (Durr, Tu, Mroueh & Wang, in preparation; Ch. 2 of S. Durr, PhD thesis,
+UCLA 2022, Sec. 2.3, thesis L1138): 8 modes on a circle of radius 2, std 0.02.
 
 One training batch = the real samples of ONE discriminator step (the particle GAN makes a generator
 step after every n_disc batches).  Batch j is a pure function of (recipe hash, j): it is drawn from
 a seed derived from both, whatever the number of workers, and an epoch e serves batches
 e * steps_per_epoch ... (e + 1) * steps_per_epoch - 1, so every discriminator step sees fresh data
-(Algorithm 2 samples N new data points per step) and a resumed run sees the same data as an
+(Algorithm 2, Sec. 2.3, samples N new data points per step) and a resumed run sees the same data as an
 uninterrupted one.  Nothing is cached: a batch costs microseconds.
 """
 from __future__ import annotations
@@ -47,7 +48,7 @@ def nearest_mode(x: torch.Tensor, modes: torch.Tensor) -> tuple[torch.Tensor, to
 
 
 def mode_collapse_metric(counts: torch.Tensor) -> torch.Tensor:
-    """MC = log K + sum_k P_k log P_k over the nearest-mode histogram (eq. 2.45, natural log): 0 for an even
+    """MC = log K + sum_k P_k log P_k over the nearest-mode histogram (Sec. 2.4.1, eq. 2.45, natural log): 0 for an even
     spread, log K when every particle is nearest to one mode.  counts (K,) -> scalar, or (R, K) -> (R,)."""
     P = counts.double() / counts.sum(-1, keepdim=True)
     plogp = torch.where(P > 0, P * torch.log(P.clamp_min(1e-300)), torch.zeros_like(P))
@@ -90,10 +91,10 @@ class _EpochOffsetSampler(Sampler):
 
 
 class GaussianRingDataModule(ZooDataModule):
-    """A ring of `n_modes` Gaussians (thesis section 2.3: 8 modes, radius 2, std 0.02).
+    """A ring of `n_modes` Gaussians (Durr thesis Sec. 2.3: 8 modes, radius 2, std 0.02).
 
     Args:
-        n_modes, radius, std: the mixture (paper: 8, 2, 0.02; L1138).
+        n_modes, radius, std: the mixture (paper: 8, 2, 0.02; Sec. 2.3, thesis L1138).
         batch_size: real samples per discriminator step (Algorithm 2 uses N, the particle count).
         steps_per_epoch: discriminator steps (batches) per epoch; the generator moves every n_disc
             of them, so an epoch is steps_per_epoch / n_disc outer iterations.

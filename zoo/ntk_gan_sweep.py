@@ -1,16 +1,18 @@
-"""The mode-collapse phase transition of the particle GAN (Durr thesis sections 2.4-2.5, L1270-1363, app. 2.7.2).
+"""The mode-collapse phase transition of the particle GAN: Durr, Tu, Mroueh & Wang, "A Phase Transition in Model GAN
+Dynamics" (in preparation, no arXiv id; Ch. 2 of S. Durr, PhD thesis, UCLA 2022), Secs. 2.4-2.5 (thesis L1270-1363)
+and App. 2.7.2.
 
 An ensemble of particle GANs that differ only in r = g2/g1 can run as ONE batched computation: the
 critics' parameters carry a leading run dimension and their gradients are written by hand
 (batched matmuls, no autograd), so R runs cost about one run's Python overhead.  Critics:
 
 * 'relu' / 'tanh': D(x) = sum_i a_i sigma(w_i . x + b_i), one hidden layer, no output bias (eq. 2.46),
-  initialized w ~ N(0, 1), a ~ N(0, 2/width), b ~ N(0, 9) (L1311), loss
-  L = <D>_data - <D>_gen - (1/width) (|w|^2 + |a|^2 + |b|^2) (L1317; i.e. l2 = 2/width).
+  initialized w ~ N(0, 1), a ~ N(0, 2/width), b ~ N(0, 9) (Sec. 2.4.1; thesis L1311), loss
+  L = <D>_data - <D>_gen - (1/width) (|w|^2 + |a|^2 + |b|^2) (Sec. 2.4.1, thesis L1317; i.e. l2 = 2/width).
 * 'fourier-pow' / 'fourier-exp': D(x) = sum_k w1_k sin(k.x) + w2_k cos(k.x), gradient scaled by gamma(k)
   (appendix 2.7.2, eqs. 2.49-2.52).
 
-NTK normalization of section 2.4: g1 + g2 (N - 1) = N (L1286).  Every run of an ensemble sees the
+NTK normalization of Sec. 2.4.1: g1 + g2 (N - 1) = N (thesis L1286).  Every run of an ensemble sees the
 same data batches and starts from the same critic and cloud (common random numbers: differences
 between runs come from r alone), so a run's result does not depend on which other runs share its
 ensemble: a cell (r, n_disc) run alone (R = 1) is the same run as inside a batched slice (up to the
@@ -50,12 +52,12 @@ CRITICS = ("relu", "tanh", "fourier-pow", "fourier-exp")
 MODES = ("batched", "processes")
 ORDER_PARAMS = ("avg", "final")
 
-# Our calibrated plain-SGD rates and step budgets per critic (the thesis does not report the section-2.4 / app.
-# 2.7.2 rates, spec B4, C3, D14): chosen with benchmarks/calibrate_ntk_gan_sweep.py at n_disc = 6, seed 0, width
+# Our calibrated plain-SGD rates and step budgets per critic (ours: the thesis does not report the Sec. 2.4.1 /
+# App. 2.7.2 rates): chosen with benchmarks/calibrate_ntk_gan_sweep.py at n_disc = 6, seed 0, width
 # 2048 (evidence: benchmarks/results/ntk_gan_calibration.json; criterion: r = 0 converges (MC -> ~0) inside the
-# step budget).  Steps: the thesis's figure captions (3000 ReLU / Fourier-pow, 2000 tanh / Fourier-exp) except
-# ReLU, where r = 0 needs 4000 at alpha_G = 3e-5.  l2 stays section 2.4's 2/width (= 9.8e-4 at width 2048, the
-# spec's suggested lambda = 1e-3 for the Fourier critic).
+# step budget).  Steps: the thesis's figure captions (Figs. 2.14, 2.21: 3000 ReLU / Fourier-pow; Figs. 2.16, 2.22:
+# 2000 tanh / Fourier-exp) except ReLU, where r = 0 needs 4000 at alpha_G = 3e-5.  l2 stays Sec. 2.4.1's 2/width
+# (= 9.8e-4 at width 2048, close to the lambda = 1e-3 we use for the Sec. 2.3 critic; ours for the Fourier critic).
 CALIBRATED = {
     "relu": {"lr_d": 3e-3, "lr_g": 3e-5, "steps": 4000},
     "tanh": {"lr_d": 3e-3, "lr_g": 6e-5, "steps": 2000},
@@ -72,7 +74,7 @@ def _init_critic(critic: str, R: int, width: int, gen: torch.Generator, dtype, n
         return {"W": W.expand(R, -1, -1).clone(), "b": b.expand(R, -1).clone(), "a": a.expand(R, -1).clone()}
     k = fourier_wavevectors(n_k).to(dtype)
     # the wave vectors are the product grid axis x axis (k index = i * 2 n_k + j): `_axis` lets the critic use
-    # separable trig tables, sin(k1 x1 + k2 x2) = sin k1x1 cos k2x2 + cos k1x1 sin k2x2 (spec C3)
+    # separable trig tables, sin(k1 x1 + k2 x2) = sin k1x1 cos k2x2 + cos k1x1 sin k2x2 (ours: for speed)
     return {"ws": torch.zeros(R, len(k), dtype=dtype), "wc": torch.zeros(R, len(k), dtype=dtype), "k": k,
             "gamma": fourier_gamma(k, critic.split("-")[1]).to(dtype)}
 
@@ -393,7 +395,7 @@ def fit_boundary(ratios, n_discs, mc, log_r: bool = True, mc_max: float = math.l
 
 def log_spaced(critic: str) -> bool:
     """r grid and boundary axes: log r for ReLU and Fourier-pow (power laws), linear r for tanh and Fourier-exp
-    (exponential boundaries; spec B4, D15, app. 2.7.2)."""
+    (exponential boundaries; Sec. 2.4.1, Figs. 2.14-2.17, and App. 2.7.2, Figs. 2.21-2.22)."""
     if critic not in CRITICS:
         raise ValueError(f"critic must be one of {CRITICS}; got {critic!r}")
     return critic in ("relu", "fourier-pow")

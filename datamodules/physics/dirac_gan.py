@@ -1,8 +1,10 @@
-"""The double Dirac-GAN of Durr's thesis section 2.2 (L848-948) and its NTK version (section 2.2.3, L1068-1134).
+"""The double Dirac-GAN of Durr, Tu, Mroueh & Wang, "A Phase Transition in Model GAN Dynamics" (in preparation, no
+arXiv id; Ch. 2 of S. Durr, PhD thesis, UCLA 2022): Sec. 2.2.1.1 (thesis L848-948) and its NTK version (Sec. 2.2.3,
+thesis L1068-1134).
 
 Generator  p = [delta(x - theta1) + delta(x - theta2)] / 2        (eq. 2.14)
 Data       p = [delta(x - 1) + delta(x + 1)] / 2                  (eq. 2.15)
-Critic     D(x) = b x + c x^2, ||D||^2 = b^2 + c^2                 (eq. 2.16, footnote L884)
+Critic     D(x) = b x + c x^2, ||D||^2 = b^2 + c^2                 (eq. 2.16, footnote 5; thesis L884)
 Flow (generator rate 1, critic rate eta, eqs. 2.19-2.26 and 2.39-2.40):
 
     theta1' = 1/2 [(1 - alpha) D'(theta1) + alpha D'(theta2)],   D'(x) = b + 2 c x
@@ -11,10 +13,10 @@ Flow (generator rate 1, critic rate eta, eqs. 2.19-2.26 and 2.39-2.40):
     c'      = eta (1 - (theta1^2 + theta2^2)/2 - lam c)
 
 alpha = 0 is the plain model; alpha = 1/2 makes both velocities equal, so the points never split.
-Mode-collapse metric (footnote L926-930): log(tau_split / tau_osc), natural log, where tau_split is
+Mode-collapse metric (Sec. 2.2.1.2, footnote 7; thesis L926-930): log(tau_split / tau_osc), natural log, where tau_split is
 the centre of a fit of 1 + tanh(k (t - tau_split)) to |theta1 - theta2|(t) and tau_osc = 1 / (the
 dominant FFT frequency of (theta1 + theta2)/2).  Both depend on the horizon T and the sampling
-(spec D17): `collapse_metric` returns them all.
+(ours): `collapse_metric` returns them all.
 
 State vectors are ordered (theta1, theta2, b, c).  Pure numpy/scipy: no torch, nothing of ours.
 """
@@ -25,7 +27,7 @@ import numpy as np
 __all__ = ["rhs", "simulate", "simulate_batch", "linearization", "linearized_eigs", "linearized_eigs_closed_form", "linear_frequency",
            "tau_split", "tau_osc", "collapse_metric", "default_horizon", "sweep"]
 
-THETA0 = (1.0, 0.99)  # thesis L922: theta1 = 1, theta2 = 0.99, b = c = 0
+THETA0 = (1.0, 0.99)  # Sec. 2.2.1.2 (thesis L922): theta1 = 1, theta2 = 0.99, b = c = 0
 
 
 def _check(eta, alpha, lam):
@@ -56,7 +58,7 @@ def default_horizon(eta: float, alpha: float = 0.0) -> float:
 
 def simulate(eta: float, alpha: float = 0.0, lam: float = 1.0, T: float | None = None, n_t: int = 20001,
              theta0=THETA0, b0: float = 0.0, c0: float = 0.0, rtol: float = 1e-9, atol: float = 1e-11) -> dict:
-    """Integrate one run with scipy's RK45 (rtol 1e-9, spec E) on a uniform grid of n_t times in [0, T]."""
+    """Integrate one run with scipy's RK45 (rtol 1e-9, ours: the thesis names no integrator) on a uniform grid of n_t times in [0, T]."""
     from scipy.integrate import solve_ivp
 
     _check(eta, alpha, lam)
@@ -106,7 +108,8 @@ def simulate_batch(eta, alpha, lam=1.0, T=3000.0, n_steps: int = 30000, record_e
 
 def linearization(eta: float, lam: float = 1.0) -> np.ndarray:
     """Jacobian at the fixed point (theta1, theta2, b, c) = (1, -1, 0, 0) in the thesis order (b, c, x1, x2),
-    x1 = theta1 - 1, x2 = theta2 + 1 (L906-914; the thesis's 'x1 = theta1 + 1' is the mirror point, spec D18)."""
+    x1 = theta1 - 1, x2 = theta2 + 1 (Sec. 2.2.1.2, thesis L906-914; the thesis's 'x1 = theta1 + 1' belongs to the
+    mirror point (-1, 1): a typo we do not copy)."""
     _check(eta, 0.0, lam)
     return np.array([[-eta * lam, 0, -eta / 2, -eta / 2],
                      [0, -eta * lam, -eta, eta],
@@ -131,7 +134,7 @@ def linearized_eigs(eta: float, lam: float = 1.0) -> np.ndarray:
 
 
 def linearized_eigs_closed_form(eta: float, lam: float = 1.0) -> np.ndarray:
-    """-eta lam/2 +- sqrt((eta lam/2)^2 - 2 eta) and -eta lam/2 +- sqrt((eta lam/2)^2 - eta/2) (L914)."""
+    """-eta lam/2 +- sqrt((eta lam/2)^2 - 2 eta) and -eta lam/2 +- sqrt((eta lam/2)^2 - eta/2) (Sec. 2.2.1.2, thesis L914)."""
     h = eta * lam / 2
     r1, r2 = np.sqrt(complex(h * h - 2 * eta)), np.sqrt(complex(h * h - eta / 2))
     return _sorted(np.array([-h + r1, -h - r1, -h + r2, -h - r2]))
@@ -152,9 +155,9 @@ def _crossing(t: np.ndarray, y: np.ndarray, level: float) -> float:
 
 
 def tau_split(t: np.ndarray, gap: np.ndarray, fit: bool = True) -> float:
-    """Centre of 1 + tanh(k (t - tau)) fitted to gap = |theta1 - theta2| (footnote L928).
+    """Centre of 1 + tanh(k (t - tau)) fitted to gap = |theta1 - theta2| (Sec. 2.2.1.2, footnote 7; thesis L928).
 
-    The initial guess is the first time the gap reaches 1 (spec D17); NaN if it never does within
+    The initial guess is the first time the gap reaches 1 (ours); NaN if it never does within
     the window (censored: the split is later than T).  fit=False returns that crossing time.
     """
     t, gap = np.asarray(t, float), np.abs(np.asarray(gap, float))

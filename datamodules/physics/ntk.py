@@ -1,7 +1,8 @@
-"""Neural tangent kernels for Durr's thesis section 2.2.2 (L950-1066).
+"""Neural tangent kernels of Durr, Tu, Mroueh & Wang, "A Phase Transition in Model GAN Dynamics" (in preparation, no
+arXiv id; Ch. 2 of S. Durr, PhD thesis, UCLA 2022), Sec. 2.2.2 (thesis L950-1066).
 
 * `relu_ntk` - the closed-form infinite-width NTK of a bias-free one-hidden-layer ReLU net
-  f(z) = sum_i a_i relu(w_i . z), a_i, w_i^j ~ N(0, 1), width N (eq. 2.34, L1004-1015):
+  f(z) = sum_i a_i relu(w_i . z), a_i, w_i^j ~ N(0, 1), width N (Sec. 2.2.2, eq. 2.34, Fig. 2.5; thesis L1004-1015):
 
       Gamma(z, z') = (N/2) |z||z'| kappa(u),  u = z.z'/(|z||z'|),  kappa(u) = u kappa0(u) + kappa1(u)
       kappa0(u) = (pi - arccos u)/pi,  kappa1(u) = (u (pi - arccos u) + sqrt(1 - u^2))/pi
@@ -95,7 +96,7 @@ def empirical_ntk(model: nn.Module, Z1, Z2=None, chunk: int = 256) -> torch.Tens
 
 def relu_net(d: int, width: int, bias: bool = False, activation: str = "relu", seed: int = 0,
              dtype=torch.float64) -> nn.Sequential:
-    """f(z) = sum_i a_i sigma(w_i . z [+ b_i]) with a, w, b ~ N(0, 1) (the thesis's NTK nets, L1004, L1056)."""
+    """f(z) = sum_i a_i sigma(w_i . z [+ b_i]) with a, w, b ~ N(0, 1) (the thesis's NTK nets: eq. 2.34 and Fig. 2.6; thesis L1004, L1056)."""
     acts = {"relu": nn.ReLU, "tanh": nn.Tanh}
     if activation not in acts:
         raise ValueError(f"activation must be one of {list(acts)}; got {activation!r}")
@@ -165,10 +166,10 @@ def estimate_g1_g2(net: nn.Module, seeds=None, n: int = 200, d: int | None = Non
     off-diagonal Gamma(z, z') over n seeds (the thesis's kernel is g1 delta + g2 (1 - delta)).
 
     seeds: an (n, d) array of latent inputs, or None to draw n from `dist` ('sphere': uniform on
-    S^{d-1}, the thesis's proxy, L1019; 'normal': N(0, I_d)).  For vector outputs the kernel is
-    averaged over the output diagonal (the thesis drops the cross-output entries, footnote 11,
-    L1074-1086); their mean is returned as `cross_output_mean`.  Returns g1, g2, r = g2/g1, the
-    spread of the off-diagonal entries and n.  N.B. appendix 2.7.1: the boundary values depend on
+    S^{d-1}, the thesis's proxy, Sec. 2.2.2, thesis L1019; 'normal': N(0, I_d)).  For vector outputs the kernel is
+    averaged over the output diagonal (the thesis drops the cross-output entries, Sec. 2.2.3, footnote 11,
+    thesis L1074-1086); their mean is returned as `cross_output_mean`.  Returns g1, g2, r = g2/g1, the
+    spread of the off-diagonal entries and n.  N.B. App. 2.7.1: the boundary values depend on
     the number of particles, so place r on a diagram measured at a comparable N.
     """
     if seeds is None:
@@ -200,7 +201,7 @@ def estimate_g1_g2(net: nn.Module, seeds=None, n: int = 200, d: int | None = Non
 
 def fig26_experiment(n: int = 200, d: int = 100, width: int = 2048, seed: int = 0) -> dict:
     """Fig. 2.6: 200 inputs uniform on S^99, one-hidden-layer ReLU net of width 2048 with biases,
-    a, w, b ~ N(0, 1) (L1056).  Returns the unique-pair NTK values, the diagonal, |f(z) - f(z')| and
+    a, w, b ~ N(0, 1) (Fig. 2.6 caption; thesis L1056).  Returns the unique-pair NTK values, the diagonal, |f(z) - f(z')| and
     the theory's Gamma(0) and Gamma(pi/2) for the bias-free net (reference lines)."""
     Z = sphere(n, d, seed=seed)
     net = relu_net(d, width, bias=True, seed=seed + 1)
