@@ -1,4 +1,5 @@
-"""Schrodinger CNN speed (Mills, Spanner & Tamblyn 2017; issue 3 "Speed"), ratios measured in one run:
+"""Schrodinger CNN speed (Mills, Spanner & Tamblyn, PRA 96, 042113 (2017), arXiv:1702.01361;
+speed discussion: App. A.3 "Discussion", thesis L1457-1459), ratios measured in one run:
 
 (a) CNN inference vs the finite-difference solver on the same random potentials and grid (64^2 and
     128^2): an untrained `SchrodingerCNN(grid=n)` in eval mode, `predict_energy` at batch 256, against

@@ -1,6 +1,6 @@
 """Trainer.fit epoch time vs a hand-written PyTorch loop, same model, data, batch size and optimizer.
 
-Goal (issue 2): Lightning overhead <= 1.10x.  Both run in this process, interleaved, several
+Goal (ours): Lightning overhead <= 1.10x.  Both run in this process, interleaved, several
 repeats; we report medians and the ratio.  Run: `PYTHONPATH=. python benchmarks/perf_training.py`.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Kernel ridge regression and random forest baselines for the Schrodinger CNN (Mills, Spanner &
-Tamblyn 2017, Appendix A, Figs. 6-9; spec B.5 "KRR/RF comparison", issue 3 "Baselines").
+Tamblyn, PRA 96, 042113 (2017), arXiv:1702.01361, App. A, Figs. 6-9).
 
-Protocol (the paper's, L1441-1445): fit scikit-learn KRR and RF on growing training sets, record each
+Protocol (the paper's, PRA 96, 042113, App. A; thesis L1441-1445): fit scikit-learn KRR and RF on growing training sets, record each
 fit's wall time, and compare with the CNN given the same training wall time; the paper gives no
 numbers, only trends: SHO - KRR better at small N and comparable at large N, RF better than the DNN
 at every N; random - KRR better at small N, the DNN much better at large N and KRR barely improves,
@@ -295,7 +295,7 @@ def main():
                             f"of the n training points, at most {SEARCH_FIT_MAX}; validate on the next 20%, at most "
                             f"{SEARCH_VAL_MAX}), then refit on all n; targets centred"),
            "rf_protocol": "RandomForestRegressor(n_estimators=100, n_jobs=1, random_state=0), defaults otherwise",
-           "paper": "no numbers (spec B.5): trends only - SHO: KRR better at small n, comparable at large n, RF beats "
+           "paper": "no numbers (App. A, Figs. 6-9): trends only - SHO: KRR better at small n, comparable at large n, RF beats "
                     "the DNN at all n; random: KRR better at small n (DNN given only 10 s), DNN much better at large "
                     "n, KRR barely improves, RF significantly worse (thesis L1434-1459)",
            "variants": {k: v for k, v in old.get("variants", {}).items() if k not in a.variants}}

@@ -32,13 +32,13 @@ class IsingDataModule(ZooDataModule):
     Args:
         L: lattice side (even, >= 4).
         sampling: 'targeted' (App. B.2 builder, uniform over energy levels) or 'random' (each spin
-            +-1 with probability 1/2, paper L1059).
+            +-1 with probability 1/2, PRE 97, 032119, Sec. III; thesis L1059).
         n_samples: size of the generated pool; for targeted sampling rounded up to a multiple of the
             number of levels (every level gets the same count).
         label: 'energy_class' (index into the allowed levels), 'energy' (total, J) or
             'magnetization' (mean spin).
         val_fraction, test_fraction: SHA3-512 hash split of the pool (resolution 1/4096), so a
-            configuration duplicated by targeted sampling is on one side only (paper L1222-1228).
+            configuration duplicated by targeted sampling is on one side only (PRE 97, 032119, Appendix 'Training-testing division'; thesis L1222-1228).
         min_states_for_test: levels with fewer distinct states than this in the pool go wholly to
             train (default 8: only the two +-2L^2 levels, 2 states each).  Ours, not the paper's: a
             hash split keeps each state on one side, and with our encoding both E = -2L^2 states
@@ -55,7 +55,7 @@ class IsingDataModule(ZooDataModule):
     """
 
     name = "ising"
-    model_links = {"L": "L"}  # zoo fit copies data.L into the model's L
+    model_links = {"L": "L", "label": "label"}  # zoo fit copies these into the model (label: regressors only)
 
     def __init__(self, L: int = 8, sampling: str = "targeted", n_samples: int = 160_020, label: str = "energy_class",
                  val_fraction: float = 0.0625, test_fraction: float = 0.3125, eval_on: str = "split",

@@ -1,10 +1,12 @@
-"""Schrodinger CNN: Mills, Spanner & Tamblyn, PRA 96, 042113 (2017), thesis section 3.2 (L1280-1612).
+"""Schrodinger CNN: Mills, Spanner & Tamblyn, PRA 96, 042113 (2017), arXiv:1702.01361 (thesis Sec. 3.2, L1280-1612).
 
 A CNN maps a 2-D confining potential V(x, y), sampled on x = y = linspace(-20, 20, n) bohr, to the
 ground-state energy e0 (or e1, or <T>) of one electron, bypassing the eigenproblem.  The network
-(L1358-1366): (log2 n - 1) reducing 3x3/stride-2 convolutions with 64 filters, two non-reducing
+(Sec. II.C; thesis L1358-1366): (log2 n - 1) reducing 3x3/stride-2 convolutions with 64 filters, two non-reducing
 4x4/stride-1 convolutions with 16 filters between each pair (R-(N-N-R)x(n-1); 19 convolutions at
 256^2), ReLU after each, final map 2x2x64, FC 1024 + ReLU, one output; MSE loss.
+
+Evaluation (`measure`, the paper's numbers) lives in zoo.evaluation.schrodinger_cnn.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from torch import nn
 from datamodules.physics import schrodinger as S
 
 from . import validation
-from .base import ZooTask
+from .base import SupervisedTask
 from .layers import reducing_stack
 from .metrics import MedianAbsoluteError
 from .registry import register_model
@@ -28,7 +30,7 @@ LABEL_NAMES = {"e0": "ground-state energy e0", "e1": "first excited energy e1", 
 
 
 @register_model("schrodinger_cnn")
-class SchrodingerCNN(ZooTask):
+class SchrodingerCNN(SupervisedTask):
     """Args:
         grid: points per side of the input potential (power of two >= 8; paper 256); `zoo fit`
             fills it from `data.init_args.grid`.  The network has log2(grid) - 1 reducing layers.
@@ -39,13 +41,15 @@ class SchrodingerCNN(ZooTask):
             potentials to a [0, 1] grey-scale image as in the paper).  Ours: the paper does not state
             its input normalisation.
         energy_scale: the output is (energy / energy_scale), so targets are O(1) (ours; unstated).
-        optimizer, lr: paper 'adadelta_tf' with global lr 1e-3 (L1368); our CPU configs use 'adam'.
+        optimizer, lr: paper 'adadelta_tf' with a global lr of 1e-3 (Sec. II.C, thesis L1368); our CPU configs use
+            'adam'.  weight_decay, lr_schedule, optimizer_args: see zoo.base.SupervisedTask.
     """
 
     def __init__(self, grid: int | None = None, label: str = "e0", reducing_filters: int = 64,
                  nonreducing_filters: int = 16, fc_width: int = 1024, padding: str = "tf_same",
                  input_scale: float = 20.0, energy_scale: float = 0.1, optimizer: str = "adadelta_tf",
-                 lr: float = 1e-3, weight_decay: float = 0.0, lr_schedule: str = "constant"):
+                 lr: float = 1e-3, weight_decay: float = 0.0, lr_schedule: str = "constant",
+                 optimizer_args: dict | None = None):
         if grid is None:
             raise ValueError("grid (points per side) is required; `zoo fit` links it from data.init_args.grid")
         S.check_grid(grid, "grid")
@@ -53,7 +57,8 @@ class SchrodingerCNN(ZooTask):
             raise ValueError(f"label must be one of {LABELS}; got {label!r}")
         if not (input_scale > 0 and energy_scale > 0):
             raise ValueError(f"input_scale and energy_scale must be > 0; got {input_scale}, {energy_scale}")
-        super().__init__(optimizer=optimizer, lr=lr, weight_decay=weight_decay, lr_schedule=lr_schedule)
+        super().__init__(optimizer=optimizer, lr=lr, weight_decay=weight_decay, lr_schedule=lr_schedule,
+                         optimizer_args=optimizer_args)
 
     # -- structure ------------------------------------------------------------------------------
     @property
@@ -70,7 +75,7 @@ class SchrodingerCNN(ZooTask):
     def target_unit(self) -> str:
         return f"{self.hparams.label} (mHa)"
 
-    def configure_model(self) -> None:
+    def configure_models(self) -> None:
         hp = self.hparams
         n_reducing = int(np.log2(hp.grid)) - 1  # 256 -> 128 -> ... -> 2: the final map is 2 x 2
         self.features = reducing_stack(1, n_reducing, hp.reducing_filters, hp.nonreducing_filters, hp.padding)
@@ -132,80 +137,3 @@ class SchrodingerCNN(ZooTask):
         """The model's energy (its `label`: e0, e1 or <T>) in hartree for (B, n, n) potentials in
         hartree sampled on `model.grid` (a single (n, n) potential is a batch of one) -> (B,)."""
         return self.batched_forward(self._input(V), batch_size) * self.hparams.energy_scale
-
-
-# The paper's median absolute errors (mHa) on 50 000 held-out potentials, per published variant.
-PAPER = {
-    "sho": [{"metric": "median_abs_error", "value": 1.51, "unit": "mHa", "ref": "thesis L1384"}],
-    "iw": [{"metric": "median_abs_error", "value": 5.04, "unit": "mHa", "ref": "L1386"}],
-    "dig": [{"metric": "median_abs_error", "value": 2.70, "unit": "mHa", "ref": "L1388"}],
-    "random-rot90": [
-        {"metric": "rotation_median_abs_diff", "value": 1.6, "unit": "mHa",
-         "text": "median |pred(V) - pred(rot90 V)| after rotation augmentation: < 1.6 mHa (1.7 before)", "ref": "L1409"},
-        {"metric": "median_abs_error", "value": 1.49, "unit": "mHa", "text": "the random model's error (no augmented "
-         "number is given)", "ref": "L1388"},
-    ],
-    "random": [
-        {"metric": "median_abs_error", "value": 1.49, "unit": "mHa",
-         "text": "after 400k examples and 2000 epochs; 2.13 mHa after 200k x 1000 epochs", "ref": "L1298, L1388"},
-        {"metric": "median_abs_error_on_dig", "value": 2.94, "unit": "mHa", "text": "random-trained model on DIG",
-         "ref": "L1390"},
-        {"metric": "rotation_median_abs_diff", "value": 1.7, "unit": "mHa",
-         "text": "median |pred(V) - pred(rot90 V)| before rotation augmentation; < 1.6 mHa after", "ref": "L1409"},
-    ],
-    "dig-excited": [{"metric": "median_abs_error", "value": 10.93, "unit": "mHa", "text": "first excited state e1",
-                     "ref": "L1394, Fig. 5b"}],
-    "random-kinetic": [{"metric": "median_abs_error", "value": 2.98, "unit": "mHa", "text": "kinetic energy <T>",
-                        "ref": "L1396, Fig. 5a"}],
-    "mixed": [{"metric": "median_abs_error", "value": 5.90, "unit": "mHa", "text": "one model, equal mix of 4 classes",
-               "ref": "L1392"}],
-}
-
-
-def _m(name, value, split, how, unit="mHa"):
-    return {"name": name, "value": float(value), "split": split, "how": how, "unit": unit}
-
-
-@torch.no_grad()
-def measure(model: SchrodingerCNN, data_args: dict, seed: int | None = None, progress: bool = False,
-            n_test: int | None = None, include_transfer: bool = True) -> list[dict]:
-    """The card's metrics on freshly generated potentials: the test split of the DataModule built
-    from `data_args` with `seed` replaced (a new recipe hash, so new potentials) and no train/val
-    samples generated.  Errors in mHa."""
-    from datamodules.schrodinger import FAMILY_NAMES, SchrodingerDataModule
-
-    args = {**data_args, "label": model.hparams.label, "grid": model.hparams.grid, "progress": progress,
-            "n_train": 0, "n_val": 0, "augment_rot90": False}
-    if seed is not None:
-        args["seed"] = seed
-    if n_test is not None:
-        args["n_test"] = n_test
-    dm = SchrodingerDataModule(**args)
-    dm.prepare_data()
-    dm.setup()
-    V, y = dm.splits["test"].tensors
-    split = (f"fresh test set ({len(V)} {dm.family} potentials, {dm.grid}^2 grid, labels solved on "
-             f"{dm.solve_grid}^2, analytic: {dm.analytic_labels}, data seed {dm.seed})")
-    pred = model.predict_energy(V).cpu().double()
-    err = (pred - y.double()).abs() * 1e3
-    # torch.quantile interpolates like MedianAbsoluteError (torch.median takes the lower middle value)
-    out = [_m("median_abs_error", torch.quantile(err, 0.5), split, f"median |{model.hparams.label} - prediction|"),
-           _m("mean_abs_error", err.mean(), split, f"mean |{model.hparams.label} - prediction|")]
-    rot = model.predict_energy(torch.rot90(V, 1, dims=(-2, -1))).cpu().double()
-    out.append(_m("rotation_median_abs_diff", torch.quantile((rot - pred).abs() * 1e3, 0.5), split,
-                  "median |pred(V) - pred(rot90 V)| (the labels are rotation invariant)"))
-    if dm.family == "mixed":
-        fam = dm.family_of("test")
-        for f in FAMILY_NAMES:
-            sel = torch.as_tensor(fam == f)
-            out.append(_m(f"median_abs_error_{f}", torch.quantile(err[sel], 0.5), split,
-                          f"median |{model.hparams.label} - prediction| over the {int(sel.sum())} {f} potentials"))
-    if dm.family == "random" and model.hparams.label == "e0" and include_transfer:
-        # the paper's transfer test (L1390): the random-trained model on double inverted Gaussians
-        dig = measure(model, {**args, "family": "dig"}, seed=seed, progress=progress, include_transfer=False)
-        out.append({**dig[0], "name": "median_abs_error_on_dig"})
-    return out
-
-
-SchrodingerCNN.measure = measure
-SchrodingerCNN.PAPER = PAPER

@@ -390,7 +390,7 @@ def metropolis(L: int, temps, n_chains: int = 64, n_equil: int = 1000, n_samples
 
 
 def random_configs(n: int, L: int, seed=0) -> np.ndarray:
-    """Uniform random configurations: each spin -1 or +1 with probability 1/2 (paper L1059)."""
+    """Uniform random configurations: each spin -1 or +1 with probability 1/2 (PRE 97, 032119, Sec. III; thesis L1059)."""
     rng = np.random.default_rng(seed if isinstance(seed, np.random.SeedSequence) else seed_sequence(seed))
     return (2 * rng.integers(0, 2, size=(n, L, L), dtype=np.int8) - 1).astype(np.int8)
 
@@ -468,7 +468,7 @@ def targeted_sampling(L: int, per_bin: int, seed=0, kT_discovery: float = 0.1, k
     only 32 % (dE = 4) of the time and the tails (|E| >= 68) never fill; 'total' (raw E) rejects every
     step away, so chains move only through zero-energy flips.  Our default 0.05 (kT in units of 20 J)
     rejects 98 % of dE = 4 steps away: every level fills in seconds with diverse states.  t_corr (record interval) defaults to N = L^2 proposals (one
-    sweep); N_iter of Phase III starts at n_iter0 (default 2 t_corr, L3362) and doubles each pass.
+    sweep); N_iter of Phase III starts at n_iter0 (default 2 t_corr, Mills PhD thesis (2021), App. B, targeted sampling; thesis L3362) and doubles each pass.
     Returns configurations (n, L, L) int8 sorted by bin, and optionally the bin counts.
     """
     energy_levels(L)  # validates L
@@ -524,7 +524,7 @@ def targeted_sampling(L: int, per_bin: int, seed=0, kT_discovery: float = 0.1, k
     return (configs, counts) if return_counts else configs
 
 
-# --------------------------------------------------------------------------- hash split (L1222-1228)
+# --------------------------------------------------------------------------- hash split (PRE 97, 032119, Appendix 'Training-testing division'; thesis L1222-1228)
 def hash_bucket(spins) -> np.ndarray:
     """12 most significant bits of SHA3-512 of each configuration encoded as int8 +-1, C order."""
     s = np.ascontiguousarray(check_spins(spins))

@@ -1,8 +1,8 @@
 """Wolff cluster updates and thermal observables for the periodic 2-D Ising model (J = 1, k_B = 1).
 
 Pure numpy/numba, nothing of ours beyond `datamodules.physics.ising` (whose RNG and Metropolis
-kernel we reuse).  Used by the RUGAN thermal data (Casert, Mills et al. 2020; spec
-`spec-mills-ch4-5-gan-rl.md` section 4.7): near T_c single-spin Metropolis decorrelates slowly
+kernel we reuse).  Used by the RUGAN thermal data (Casert, Mills, Vieijra, Ryckebusch & Tamblyn,
+arXiv:2002.07055 (2020)): near T_c single-spin Metropolis decorrelates slowly
 (z ~ 2.17), so thermal samples come from a hybrid chain: one checkerboard Metropolis sweep and
 then a fixed number of Wolff clusters (chosen by a pilot run during equilibration so that about N
 spins flip), per "hybrid sweep".  Both kernels

@@ -1,7 +1,7 @@
 """Metropolis with an arbitrary energy operator in the loop (e.g. a trained network).
 
-The paper (L1120-1124) replaced the exact energy and magnetization by the networks inside
-Metropolis-Hastings and averaged 400 independent simulations.  Here all chains (temperatures x
+Mills & Tamblyn, PRE 97, 032119 (2018), Sec. IV "Replicating the Ising model phase transition", Figs. 7-9
+(thesis L1120-1124), replaced the exact energy and magnetization by the networks inside Metropolis-Hastings and averaged 400 independent simulations.  Here all chains (temperatures x
 chains per temperature) advance together: each step proposes one random single-spin flip per
 chain and evaluates the operator on the whole batch of proposals.
 """

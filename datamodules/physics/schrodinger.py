@@ -1,17 +1,17 @@
-"""One electron in a 2-D confining potential (Mills, Spanner & Tamblyn, PRA 96, 042113 (2017); thesis
-section 3.2, spec section B): the finite-difference solver, analytic references and the four potential
+"""One electron in a 2-D confining potential (Mills, Spanner & Tamblyn, PRA 96, 042113 (2017); arXiv:1702.01361;
+thesis Sec. 3.2): the finite-difference solver, analytic references and the four potential
 families.  Pure numpy/scipy.
 
 Conventions
 -----------
 - Atomic units (hbar = m_e = 1): lengths in bohr, energies in hartree (Ha).  Results are usually
   quoted in mHa.
-- Grid: x = y = linspace(-20, 20, n) bohr with n a power of two (the paper: 256, L1336), spacing
+- Grid: x = y = linspace(-20, 20, n) bohr with n a power of two (the paper: 256, PRA 96, 042113, Sec. II.B; thesis L1336), spacing
   h = 40 / (n - 1).  A potential is an (n, n) array indexed V[iy, ix] = V(x[ix], y[iy]) (row = y,
   as an image).
 - Hamiltonian: H = -1/2 (5-point Laplacian) + diag(V) on the n^2 grid points, Dirichlet walls
   (psi = 0 one spacing outside the grid).  With 256^2 it reproduces the paper's 0.12 mHa SHO check
-  (spec B.2, "my check").  The lowest states come from sparse shift-invert `eigsh` around min V
+  (ours: measured with tests/datamodules/physics/test_schrodinger.py; the paper's check is Sec. II.B).  The lowest states come from sparse shift-invert `eigsh` around min V
   with a fixed start vector, so a solve is deterministic.
 
 Potential families (every generator takes `seed` (int, SeedSequence or Generator) and `n`, draws its
@@ -20,20 +20,20 @@ seed gives the same physical potential at every n; it returns (V, params)):
 
 - `sho`: Eq. B1 / Table I, V = 1/2 [kx (x-cx)^2 + ky (y-cy)^2] with k ~ U[0, 0.16], c ~ U[-8, 8],
   clipped at 20 Ha.
-- `infinite_well`: Eq. B2-B3 and the energy-first recipe of L1504: E ~ U[0, 0.4] Ha, Lx ~ U[4, 15],
+- `infinite_well`: Eq. B2-B3 and the energy-first recipe of App. B.2 (thesis L1504): E ~ U[0, 0.4] Ha, Lx ~ U[4, 15],
   Ly = 1/sqrt(2E/pi^2 - 1/Lx^2), 50 % swap; V = 0 inside, 20 Ha outside.  Our choices for what the
   paper leaves open: Ly <= IW_MAX_SIDE (36 bohr, so the well fits in the 40-bohr box); for a drawn E
-  Lx is redrawn until Ly is valid ("keep trying", L1504), and E itself is redrawn only when no
+  Lx is redrawn until Ly is valid ("keep trying", PRA 96, 042113, App. B.2; thesis L1504), and E itself is redrawn only when no
   Lx in [4, 15] can work (E < IW_MIN_ENERGY = 1/2 pi^2 (15^-2 + 36^-2) = 25.7 mHa), so E is uniform
   on [25.7, 400] mHa; centres c ~ U[-8, 8] narrowed so the well stays inside |x| <= 19 bohr.
 - `double_inverted_gaussian`: Eq. B4 / Table II (A ~ U[2, 4], c ~ U[-8, 8], k ~ U[1.6, 8]).  As
-  written it gives e0 in [-5.5, -2.2] Ha (spec B.2).  OUR CONVENTION: shift so that min V = 0 and
+  written it gives e0 in [-5.5, -2.2] Ha (ours: measured).  OUR CONVENTION: shift so that min V = 0 and
   multiply by DIG_ENERGY_SCALE = 0.12, i.e. V = 0.12 (V_B4 - min V_B4) (wells 0.24-0.48 Ha deep
   instead of 2-4 Ha; the scale was calibrated so that e0 stays below 400 mHa).  Measured e0 on 120
   draws (seeds 0-119) at 128^2: 93-392 mHa (5 %/50 %/95 %: 127/185/300 mHa).
 - `random_potential`: the Table III blob procedure on the paper's 256-pixel canvas (pixel units for
-  sigma_1, sigma_2, R), resampled to n points by cubic interpolation.  The recipe is incomplete
-  (spec B.2): OUR CONVENTION: the blurred binary image is min-max normalised to [0, 1] before the
+  sigma_1, sigma_2, R), resampled to n points by cubic interpolation.  The recipe (App. B.4)
+  is incomplete: OUR CONVENTION: the blurred binary image is min-max normalised to [0, 1] before the
   mask (so V^d is defined), the blob is centred, and after V := max V - V the potential is scaled so
   that its maximum is RANDOM_MAX_V = 0.6 Ha (not the 20 Ha of "a maximum of 20.0 at the boundary",
   which gives e0 of 0.4-3 Ha).  Measured e0 on 120 draws (seeds 0-119) at 128^2: 45-419 mHa
@@ -56,8 +56,8 @@ __all__ = ["BOX", "V_MAX", "FAMILIES", "grid", "spacing", "check_grid", "check_p
            "kinetic_operator", "solve", "Solution", "sho_e0", "sho_e1", "infinite_well_e0", "infinite_well_e1",
            "sho", "infinite_well", "double_inverted_gaussian", "random_potential", "generate"]
 
-BOX = 20.0          # the domain is [-BOX, BOX]^2 bohr (L1336)
-V_MAX = 20.0        # "numerical infinity": SHO clip and IW walls (L1469, L1504)
+BOX = 20.0          # the domain is [-BOX, BOX]^2 bohr (PRA 96, 042113, Sec. II.B; thesis L1336)
+V_MAX = 20.0        # "numerical infinity": SHO clip and IW walls (PRA 96, 042113, App. B.1; thesis L1469, L1504)
 IW_MAX_SIDE = 36.0  # our cap on the derived well side (the paper's Ly is unbounded)
 IW_MIN_ENERGY = 0.5 * math.pi ** 2 * (1 / 15.0 ** 2 + 1 / IW_MAX_SIDE ** 2)
 DIG_ENERGY_SCALE = 0.12  # ours: V = DIG_ENERGY_SCALE * (V_B4 - min V_B4)
@@ -149,7 +149,7 @@ def solve(V, n_states: int = 2) -> Solution:
 
 # --------------------------------------------------------------------------- analytic references
 def sho_e0(kx, ky):
-    """Ground state of 1/2 [kx x^2 + ky y^2] (L1345): (sqrt kx + sqrt ky) / 2."""
+    """Ground state of 1/2 [kx x^2 + ky y^2] (PRA 96, 042113, Sec. II.B; thesis L1345): (sqrt kx + sqrt ky) / 2."""
     return 0.5 * (np.sqrt(kx) + np.sqrt(ky))
 
 
@@ -159,7 +159,7 @@ def sho_e1(kx, ky):
 
 
 def infinite_well_e0(Lx, Ly):
-    """Ground state of the infinite Lx x Ly well (L1347): pi^2/2 (Lx^-2 + Ly^-2)."""
+    """Ground state of the infinite Lx x Ly well (PRA 96, 042113, Sec. II.B; thesis L1347): pi^2/2 (Lx^-2 + Ly^-2)."""
     return 0.5 * np.pi ** 2 * (np.asarray(Lx, float) ** -2 + np.asarray(Ly, float) ** -2)
 
 
@@ -190,7 +190,7 @@ def sho(seed=None, n: int = 256) -> tuple[np.ndarray, dict]:
 
 
 def infinite_well(seed=None, n: int = 256) -> tuple[np.ndarray, dict]:
-    """Eq. B2-B3 with the energy drawn first (L1504); see the module docstring for our choices.
+    """Eq. B2-B3 with the energy drawn first (PRA 96, 042113, App. B.2; thesis L1504); see the module docstring for our choices.
     params: E (the drawn energy = analytic e0), Lx, Ly, cx, cy, e0, e1 (analytic, infinite walls)."""
     r = _rng(seed)
     while True:
@@ -259,7 +259,7 @@ def _blob_mask(r: np.random.Generator, size: int = 200) -> tuple[np.ndarray, int
 
 
 def random_potential(seed=None, n: int = 256) -> tuple[np.ndarray, dict]:
-    """Table III random potential (L1528-1545) with our normalisation (module docstring)."""
+    """Table III random potential (PRA 96, 042113, App. B.4; thesis L1528-1545) with our normalisation (module docstring)."""
     r = _rng(seed)
     N = RANDOM_CANVAS
     big = np.kron(r.integers(0, 2, (16, 16)), np.ones((N // 16, N // 16)))

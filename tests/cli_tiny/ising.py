@@ -8,9 +8,13 @@ def tiny(data: dict) -> list[str]:
 
 
 def model(model_args: dict, data: dict):
-    from zoo.ising_cnn import IsingCNN
+    from zoo.ising_cnn import IsingCNN, IsingCNNRegressor
 
-    return IsingCNN(**{**model_args, "L": data["L"]})
+    # the regression configs name IsingCNNRegressor, whose label the CLI links from the data
+    label = data.get("label", "energy_class")
+    if label == "energy_class":
+        return IsingCNN(**{**model_args, "L": data["L"]})
+    return IsingCNNRegressor(**{**model_args, "L": data["L"], "label": label})
 
 
 TINY = {"datamodules.ising.IsingDataModule": (tiny, model)}

@@ -1,5 +1,6 @@
-"""IsingCNN (Mills & Tamblyn 2018): architecture against the paper, the TF-SAME padding against a
-hand-written pad + conv, the domain API's input checks, and the `measure` plumbing."""
+"""IsingCNN / IsingCNNRegressor (Mills & Tamblyn, PRE 97, 032119 (2018)): architecture against the paper, the TF-SAME
+padding against a hand-written pad + conv, the domain API's input checks, legacy `task` cards, and the `measure`
+plumbing (zoo.evaluation.ising_cnn)."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from datamodules.physics import ising
-from zoo.ising_cnn import IsingCNN
+from zoo.evaluation.ising_cnn import measure
+from zoo.ising_cnn import IsingCNN, IsingCNNBase, IsingCNNRegressor
 from zoo.layers import SameConv2d
 
 torch.set_num_threads(1)
@@ -16,12 +18,17 @@ torch.set_num_threads(1)
 TINY = dict(reducing_filters=8, nonreducing_filters=4, fc_width=32)
 
 
+def make(L: int, task: str = "classify", **kw):
+    """The class for a task, as the configs name it: the classifier, or the regressor with its label."""
+    return IsingCNN(L=L, **kw) if task == "classify" else IsingCNNRegressor(L=L, label=task, **kw)
+
+
 def n_params(m) -> int:
     return sum(p.numel() for p in m.parameters())
 
 
 def paper_param_count(n_out: int, R: int = 32, N: int = 16, fc: int = 1024) -> int:
-    """Count by hand from the paper's layer list (L1031-1040): R-N-N-R-N-N-R convolutions
+    """Count by hand from the paper's layer list (PRE 97, 032119, Sec. II.A; thesis L1031-1040): R-N-N-R-N-N-R convolutions
     (3x3 reducing with R filters, 4x4 non-reducing with N filters), FC on the 2x2xR map, output."""
     conv = lambda cin, cout, k: cin * cout * k * k + cout  # noqa: E731
     convs = (conv(1, R, 3) + conv(R, N, 4) + conv(N, N, 4) + conv(N, R, 3)
@@ -36,7 +43,7 @@ def paper_param_count(n_out: int, R: int = 32, N: int = 16, fc: int = 1024) -> i
     (dict(L=8, task="energy"), 167361),     # one output
 ])
 def test_parameter_counts(kwargs, expected):
-    m = IsingCNN(**kwargs)
+    m = make(**kwargs)
     n_out = len(ising.energy_levels(kwargs["L"])) if kwargs["task"] == "classify" else 1
     assert paper_param_count(n_out) == expected
     assert n_params(m) == expected
@@ -45,7 +52,7 @@ def test_parameter_counts(kwargs, expected):
 @pytest.mark.parametrize("L, task, shape", [(4, "classify", (3, 15)), (8, "classify", (3, 63)),
                                             (8, "energy", (3,)), (8, "magnetization", (3,))])
 def test_output_shapes(L, task, shape):
-    m = IsingCNN(L=L, task=task, **TINY).eval()
+    m = make(L, task, **TINY).eval()
     x = torch.as_tensor(ising.random_configs(3, L, seed=1), dtype=torch.float32)
     with torch.no_grad():
         assert tuple(m(x).shape) == shape
@@ -101,8 +108,10 @@ def test_circular_padding_is_translation_equivariant():
 
 
 def test_bad_constructor_args():
-    with pytest.raises(ValueError, match="task"):
-        IsingCNN(task="regress")
+    with pytest.raises(ValueError, match="label"):
+        IsingCNNRegressor(L=8, label="regress")
+    with pytest.raises(TypeError):  # the switch is gone: the class is the task
+        IsingCNN(L=8, task="energy")
     with pytest.raises(ValueError, match="L must be"):
         IsingCNN(L=5)
     with pytest.raises(ValueError, match="input_size"):
@@ -115,19 +124,19 @@ def test_bad_constructor_args():
 @pytest.fixture(scope="module")
 def energy_model():
     torch.manual_seed(0)
-    return IsingCNN(L=8, task="energy", **TINY).eval()
+    return IsingCNNRegressor(L=8, label="energy", **TINY).eval()
 
 
 @pytest.fixture(scope="module")
 def classify_model():
     torch.manual_seed(0)
-    return IsingCNN(L=4, task="classify", **TINY).eval()
+    return IsingCNN(L=4, **TINY).eval()
 
 
 @pytest.fixture(scope="module")
 def magnetization_model():
     torch.manual_seed(0)
-    return IsingCNN(L=8, task="magnetization", **TINY).eval()
+    return IsingCNNRegressor(L=8, label="magnetization", **TINY).eval()
 
 
 def test_predict_rejects_values_not_pm1(energy_model):
@@ -199,7 +208,7 @@ def _check_metric_dicts(metrics):
 def test_measure_classify_4x4_all_states(classify_model):
     data = dict(L=4, n_samples=300, shard_size=10, eval_on="all", val_fraction=0.0, test_fraction=0.0,
                 progress=False, gen_workers=1)
-    got = _check_metric_dicts(classify_model.measure(data))
+    got = _check_metric_dicts(measure(classify_model, data))
     assert {"accuracy_all_states", "n_errors", "errors_within_one_level", "accuracy_tails",
             "energy_median_abs_error", "thermo_max_rel_dev"} <= set(got)
     assert got["accuracy_all_states"]["split"] == "all 2^16 states"
@@ -215,11 +224,59 @@ def test_measure_classify_4x4_all_states(classify_model):
 
 def test_measure_energy_8x8_split(energy_model):
     data = dict(L=8, n_samples=630, shard_size=10, progress=False, gen_workers=1, seed=0)
-    got = _check_metric_dicts(energy_model.measure(data))
+    got = _check_metric_dicts(measure(energy_model, data))
     assert set(got) == {"median_abs_error", "mean_abs_error"}
     assert "hash-split test" in got["median_abs_error"]["split"]
     assert got["median_abs_error"]["unit"] == "J"
     assert got["mean_abs_error"]["value"] > 0
     # a different data seed draws different data: the split string says which seed was used
-    got2 = _check_metric_dicts(energy_model.measure(data, seed=7))
+    got2 = _check_metric_dicts(measure(energy_model, data, seed=7))
     assert "data seed 7" in got2["median_abs_error"]["split"]
+
+
+# --------------------------------------------------------------------------- one shape: classes, legacy cards
+def test_classes_registry_and_optimizer_args():
+    from zoo.base import SupervisedTask
+    from zoo.registry import get_model_class
+
+    assert get_model_class("ising_cnn") is IsingCNN and IsingCNNRegressor.registry_name == "ising_cnn"
+    assert issubclass(IsingCNN, IsingCNNBase) and issubclass(IsingCNNRegressor, IsingCNNBase)
+    assert issubclass(IsingCNNBase, SupervisedTask) and not issubclass(IsingCNNRegressor, IsingCNN)
+    m = IsingCNNRegressor(L=8, label="magnetization", optimizer="sgd", lr=0.1, optimizer_args={"momentum": 0.5},
+                          **TINY)
+    opt = m.configure_optimizers()
+    assert isinstance(opt, torch.optim.SGD) and opt.param_groups[0]["momentum"] == 0.5
+    assert m.hparams.label == "magnetization" and "task" not in m.hparams
+    # the paper's optimizer stays the default (TF-1 Adadelta, global lr 1e-3)
+    assert IsingCNN(L=4, **TINY).configure_optimizers().defaults["rho"] == 0.95
+
+
+@pytest.mark.parametrize("task, cls, label", [("classify", IsingCNN, None), ("energy", IsingCNNRegressor, "energy"),
+                                              ("magnetization", IsingCNNRegressor, "magnetization")])
+def test_legacy_task_args_resolve_to_the_class(task, cls, label):
+    """Cards and checkpoints from before the split carry `task`; hub.card_class (no class_path) and
+    IsingCNN.from_legacy_args resolve it to the class, the label carried over, and the state dict still fits."""
+    from zoo.hub import card_class
+
+    legacy = {"L": 8, "task": task, **TINY, "optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0,
+              "lr_schedule": "cosine"}
+    got_cls, args = card_class({"name": "ising_cnn/x", "model": "ising_cnn", "init_args": legacy})
+    assert got_cls is cls and "task" not in args and args.get("label") == label
+    assert IsingCNN.from_legacy_args(legacy) == (got_cls, args)
+    new = got_cls(**args)
+    assert new.task == task
+    assert set(new.state_dict()) == set(make(8, task, **TINY).state_dict())
+    assert IsingCNN.from_legacy_args({"L": 4}) == (IsingCNN, {"L": 4})  # a card without task: the classifier
+    with pytest.raises(ValueError, match="task"):
+        IsingCNN.from_legacy_args({"L": 4, "task": "potts"})
+
+
+def test_evaluation_dispatch_and_paper():
+    from zoo import evaluation
+    from zoo.evaluation.ising_cnn import PAPER
+
+    assert evaluation.paper("ising_cnn/8x8-energy") == PAPER["8x8-energy"]
+    # every paper number cites the paper (journal reference), the thesis line only in parentheses
+    for entries in PAPER.values():
+        for e in entries:
+            assert e["ref"].startswith("PRE 97, 032119"), e

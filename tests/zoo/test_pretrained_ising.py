@@ -8,6 +8,7 @@ import torch
 
 import zoo
 from datamodules.physics import ising
+from zoo.evaluation.ising_cnn import measure
 
 FRESH = dict(L=8, sampling="targeted", n_samples=6300, shard_size=50, seed=4242, progress=False)
 
@@ -28,7 +29,7 @@ def test_all_five_published_with_cards():
 def test_8x8_classify_fresh_data():
     m = zoo.load_pretrained("ising_cnn/8x8-classify")
     assert not m.training and m.card["name"] == "ising_cnn/8x8-classify"
-    metrics = m.measure({**FRESH, "val_fraction": 0.0625, "test_fraction": 0.3125})
+    metrics = measure(m, {**FRESH, "val_fraction": 0.0625, "test_fraction": 0.3125})
     assert _metric(metrics, "accuracy") >= 0.999  # issue target (paper 99.922 %)
     assert _metric(metrics, "errors_within_one_level") >= 0.99
     s = ising.random_configs(64, 8, seed=1)
@@ -37,13 +38,13 @@ def test_8x8_classify_fresh_data():
 
 def test_8x8_energy_fresh_data():
     m = zoo.load_pretrained("ising_cnn/8x8-energy")
-    metrics = m.measure({**FRESH, "val_fraction": 0.0625, "test_fraction": 0.3125})
+    metrics = measure(m, {**FRESH, "val_fraction": 0.0625, "test_fraction": 0.3125})
     assert _metric(metrics, "median_abs_error") <= 1.782  # the paper's median, J
 
 
 def test_8x8_magnetization_fresh_data():
     m = zoo.load_pretrained("ising_cnn/8x8-magnetization")
-    metrics = m.measure({**FRESH, "val_fraction": 0.0625, "test_fraction": 0.3125})
+    metrics = measure(m, {**FRESH, "val_fraction": 0.0625, "test_fraction": 0.3125})
     assert _metric(metrics, "median_abs_error") <= 2e-3  # the paper's median, per spin
     up = np.ones((1, 8, 8))
     assert abs(float(m.predict_magnetization(up)) - 1.0) < 0.02
@@ -51,15 +52,15 @@ def test_8x8_magnetization_fresh_data():
 
 def test_4x4_classify_all_states_and_thermodynamics():
     m = zoo.load_pretrained("ising_cnn/4x4-classify")
-    metrics = m.measure(m.card["dataset"]["init_args"])
+    metrics = measure(m, m.card["dataset"]["init_args"])
     assert _metric(metrics, "accuracy_all_states") >= 0.999
     assert _metric(metrics, "thermo_max_rel_dev") <= 0.01
 
 
 def test_4x4_random_shows_the_tail_failure():
     m = zoo.load_pretrained("ising_cnn/4x4-classify-random")
-    metrics = m.measure(m.card["dataset"]["init_args"])
-    # high overall accuracy hides the failure on the rare |E| > 16 states (paper L1061): the error
+    metrics = measure(m, m.card["dataset"]["init_args"])
+    # high overall accuracy hides the failure on the rare |E| > 16 states (PRE 97, 032119, Sec. III; thesis L1061): the error
     # rate there is far above the overall one, and a handful of wrong extreme states is enough to
     # break the low-temperature thermodynamics that the targeted-sampling model gets right
     overall_err = 1 - _metric(metrics, "accuracy_all_states")

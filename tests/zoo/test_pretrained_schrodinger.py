@@ -10,6 +10,7 @@ import torch
 
 import zoo
 from datamodules.physics import schrodinger as S
+from zoo.evaluation.schrodinger_cnn import measure
 
 PUBLISHED = ["sho", "iw", "dig", "random", "dig-excited", "random-kinetic", "mixed", "random-rot90"]
 
@@ -19,8 +20,8 @@ def _metric(metrics, name):
 
 
 def _fresh(model, n=120, **over):
-    return model.measure({**model.card["dataset"]["init_args"], **over}, seed=777, n_test=n,
-                         include_transfer=False)
+    return measure(model, {**model.card["dataset"]["init_args"], **over}, seed=777, n_test=n,
+                   include_transfer=False)
 
 
 def test_published_with_cards():

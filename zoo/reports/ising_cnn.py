@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..figures.supervised import confusion_figure, parity_figure
-from ..figures.common import plt, save
 from datamodules.physics import ising
 
+from ..figures import ising_cnn as paper_figs
+from ..figures.common import save
+from ..figures.supervised import confusion_figure, parity_figure
 from ..records import paper_vs_ours_markdown
 
 NAMES = ["ising_cnn/4x4-classify", "ising_cnn/4x4-classify-random", "ising_cnn/8x8-classify", "ising_cnn/8x8-energy",
@@ -18,19 +19,8 @@ NAMES = ["ising_cnn/4x4-classify", "ising_cnn/4x4-classify-random", "ising_cnn/8
 
 def _thermo_4x4(models, out: Path) -> Path:
     T = np.linspace(1.0, 4.0, 61)
-    exact = ising.exact_thermodynamics(T, 4)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for name, m in models.items():
-        r = m.thermodynamics(T)
-        for ax, k in zip(axes, "ecm"):
-            ax.plot(T, r[k], "o", ms=3, label=f"{name.split('/')[1]} (NN energy)")
-    for ax, k, lab in zip(axes, "ecm", ["<E>/N", "C/N", "<|M|>/N"]):
-        ax.plot(T, exact[k], "k-", lw=1, label="exact (enumeration)")
-        ax.set_xlabel("T (J/k_B)")
-        ax.set_ylabel(lab)
-    axes[0].legend(fontsize=7)
-    fig.suptitle("4x4 Ising: exact Boltzmann sums over all 65 536 states with the network as energy operator")
-    return save(fig, out / "ising_cnn_thermo_4x4.png")
+    curves = {f"{name.split('/')[1]} (NN energy)": m.thermodynamics(T) for name, m in models.items()}
+    return save(paper_figs.thermo_4x4(T, curves, ising.exact_thermodynamics(T, 4)), out / "ising_cnn_thermo_4x4.png")
 
 
 def _thermo_8x8(energy_model, mag_model, out: Path, quick: bool) -> tuple[Path, dict]:
@@ -45,17 +35,9 @@ def _thermo_8x8(energy_model, mag_model, out: Path, quick: bool) -> tuple[Path, 
     wall = time.time() - t0
     ref = ising.metropolis(8, T, n_chains=kw["n_chains"], n_equil=kw["n_equil"], n_samples=kw["n_samples"], every=1,
                            seed=7, algorithm="random_site")
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for ax, k, lab in zip(axes, "ecm", ["<E>/N", "C/N", "<|M|>/N"]):
-        ax.plot(tm["T"], tm[k], "k-", lw=1, label="exact (transfer matrix)")
-        ax.errorbar(T, ref[k], ref[k + "_err"], fmt="s", ms=3, mfc="none", label="Metropolis, exact operators")
-        ax.errorbar(T, nn[k], nn[k + "_err"], fmt="o", ms=3, label="Metropolis, NN operators")
-        ax.set_xlabel("T (J/k_B)")
-        ax.set_ylabel(lab)
-    axes[0].legend(fontsize=7)
     n_sim = len(T) * kw["n_chains"]
-    fig.suptitle(f"8x8 Ising: Metropolis with the 8x8-classify energy and 8x8-magnetization networks in the loop "
-                 f"({n_sim} simulations)")
+    fig = paper_figs.thermo_mc(T, nn, ref, tm, f"8x8 Ising: Metropolis with the 8x8-classify energy and 8x8-magnetization "
+                         f"networks in the loop ({n_sim} simulations)")
     exact_at = ising.transfer_matrix_thermodynamics(T, 8)
     dev = {k: float(np.max(np.abs(nn[k] - exact_at[k]))) for k in "ecm"}
     dev_ref = {k: float(np.max(np.abs(ref[k] - exact_at[k]))) for k in "ecm"}
@@ -66,20 +48,16 @@ def _thermo_8x8(energy_model, mag_model, out: Path, quick: bool) -> tuple[Path, 
 def _sampling_figure(out: Path) -> Path:
     from datamodules.ising import IsingDataModule
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for ax, L, n_t, n_r in [(axes[0], 4, 27000, 11250), (axes[1], 8, 163800, 163800)]:
-        for sampling, n, style in [("random", n_r, "C1"), ("targeted", n_t, "C0")]:
+    pools = []
+    for L, n_t, n_r in [(4, 27000, 11250), (8, 163800, 163800)]:
+        by_sampling = {}
+        for sampling, n in [("random", n_r), ("targeted", n_t)]:
             dm = IsingDataModule(L=L, sampling=sampling, n_samples=n, progress=False,
                                  **({"eval_on": "all", "val_fraction": 0, "test_fraction": 0} if L == 4 else {}))
             dm.prepare_data()
-            E = ising.energy(dm.cache.load()["spins"])
-            lv, c = np.unique(E, return_counts=True)
-            ax.bar(lv, c, width=3, alpha=0.6, color=style, label=f"{sampling} ({len(E)})")
-        ax.set_yscale("log")
-        ax.set_xlabel("E (J)")
-        ax.set_title(f"{L}x{L} training pools")
-        ax.legend(fontsize=8)
-    return save(fig, out / "ising_cnn_sampling.png")
+            by_sampling[sampling] = ising.energy(dm.cache.load()["spins"])
+        pools.append((L, by_sampling))
+    return save(paper_figs.level_histograms(pools), out / "ising_cnn_sampling.png")
 
 
 def write_report(out: Path, quick: bool = False) -> Path:
@@ -106,12 +84,12 @@ def write_report(out: Path, quick: bool = False) -> Path:
         if n not in models:
             continue
         m = models[n]
-        args = {**cards[n]["dataset"]["init_args"], "label": {"classify": "energy_class"}.get(m.hparams.task, m.hparams.task),
+        args = {**cards[n]["dataset"]["init_args"], "label": {"classify": "energy_class"}.get(m.task, m.task),
                 "progress": False}
         dm = IsingDataModule(**args)
         dm.setup()
         x, y = dm.splits["test"].tensors
-        if m.hparams.task == "classify":
+        if m.task == "classify":
             pred = m._batched(x).argmax(-1).numpy()
             fig = confusion_figure(pred, y.numpy(), len(m.levels), ising.energy_levels(8), n)
         else:
@@ -120,7 +98,7 @@ def write_report(out: Path, quick: bool = False) -> Path:
         figs.append(save(fig, out / f"{n.replace('/', '_')}_test.png"))
 
     lines = ["# Ising CNN — Mills & Tamblyn, PRE 97, 032119 (2018)", "",
-             "Thesis §3.1 (`shared/papers/mills-2021-thesis.txt` L990–1264); spec `spec-mills-ch3-supervised.md` §A.",
+             "arXiv:1706.09779; thesis §3.1 (`shared/papers/mills-2021-thesis.txt` L990–1264).",
              "Every number under *ours* was measured by `zoo publish` on the checkpoint's held-out data (card "
              "`metrics`); `zoo evaluate ising_cnn/...` re-measures on freshly generated data.", "",
              "## Paper vs ours", ""] + paper_vs_ours_markdown(cards, skip=("n_errors",)) + [""]

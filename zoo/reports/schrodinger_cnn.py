@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..figures.common import plt, save
 from datamodules.physics import schrodinger as S
 
+from ..figures import schrodinger_cnn as paper_figs
+from ..figures.common import plt, save
 from ..records import fmt, paper_vs_ours_markdown
 from .common import REPO, RESULTS
 
@@ -63,16 +64,7 @@ def _label_sets(quick: bool) -> dict[str, dict]:
 
 
 def _histograms(labels: dict, out: Path) -> Path:
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
-    for ax, key, title in zip(axes, ("e0", "e1", "kinetic"), ("e0", "e1", "<T> of the ground state")):
-        for fam, d in labels.items():
-            ax.hist(1e3 * d[key], bins=60, histtype="step", density=True, label=f"{fam} ({d['n']})")
-        ax.set_xlabel(f"{title} (mHa)")
-        ax.set_title(title)
-    axes[0].set_ylabel("density (1/mHa)")
-    axes[0].legend(fontsize=7)
-    fig.suptitle("Label distributions of each family (the paper aims at e0 in about 0-400 mHa)")
-    return save(fig, out / "schrodinger_cnn_label_histograms.png")
+    return save(paper_figs.label_histograms(labels), out / "schrodinger_cnn_label_histograms.png")
 
 
 def _test_set(card: dict, model) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
@@ -86,24 +78,6 @@ def _test_set(card: dict, model) -> tuple[torch.Tensor, torch.Tensor, np.ndarray
     dm.setup()
     V, y = dm.splits["test"].tensors
     return V, y, dm.family_of("test")
-
-
-def _parity(name: str, y: np.ndarray, pred: np.ndarray, label: str):
-    y, pred = 1e3 * y, 1e3 * pred
-    fig, ax = plt.subplots(figsize=(4.6, 4.2))
-    lo, hi = float(min(y.min(), pred.min())), float(max(y.max(), pred.max()))
-    h = ax.hist2d(y, pred, bins=80, range=[[lo, hi], [lo, hi]], cmin=1, cmap="viridis", norm="log")
-    fig.colorbar(h[3], ax=ax, label="potentials")
-    ax.plot([lo, hi], [lo, hi], "k-", lw=0.5)
-    ax.set_xlabel(f"true {label} (mHa)")
-    ax.set_ylabel(f"predicted {label} (mHa)")
-    err = pred - y
-    ins = ax.inset_axes([0.58, 0.08, 0.38, 0.3])
-    ins.hist(err, bins=60, range=tuple(np.percentile(err, [1, 99])), color="C1")
-    ins.set_title(f"error, median |.| = {np.median(np.abs(err)):.2f} mHa", fontsize=6)
-    ins.tick_params(labelsize=5)
-    ax.set_title(f"{name} ({len(y)} fresh test potentials)", fontsize=8)
-    return fig
 
 
 def _checks(cards: dict) -> list[str]:
@@ -197,11 +171,11 @@ def write_report(out: Path, quick: bool = False) -> Path:
         if quick:
             V, y = V[:500], y[:500]
         pred = m.predict_energy(V).double().numpy()
-        figs.append(save(_parity(n, y.double().numpy(), pred, m.hparams.label), out / f"{n.replace('/', '_')}_parity.png"))
+        figs.append(save(paper_figs.parity_mha(n, y.double().numpy(), pred, m.hparams.label), out / f"{n.replace('/', '_')}_parity.png"))
     baseline_png = out / "schrodinger_cnn_baselines.png"
 
     lines = ["# Schrödinger CNN — Mills, Spanner & Tamblyn, PRA 96, 042113 (2017)", "",
-             "Thesis §3.2 (`shared/papers/mills-2021-thesis.txt` L1280–1612); spec `spec-mills-ch3-supervised.md` §B.",
+             "arXiv:1702.01361; thesis §3.2 (`shared/papers/mills-2021-thesis.txt` L1280–1612).",
              "Every number under *ours* was measured by `zoo publish` on freshly generated test potentials (card "
              "`metrics`); `zoo evaluate --model schrodinger_cnn` re-measures on another fresh set.", "",
              "**Not the paper's setup** (each config's header and card `notes` say so): 64×64 input grid (paper 256×256),"

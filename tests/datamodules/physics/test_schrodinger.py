@@ -5,7 +5,7 @@ References, none of them the code under test:
   softer direction for e1, and the virial theorem <T> = <V> = e0/2;
 - the closed-form eigenvalues of the 5-point Laplacian with Dirichlet walls, (2/h^2) sin^2(pi j / 2(n+1))
   per direction (exact for the discrete operator), and the continuum box pi^2/2 (Lx^-2 + Ly^-2);
-- the infinite-well formula for the energy-first IW sampling (L1504).
+- the infinite-well formula for the energy-first IW sampling (PRA 96, 042113, App. B.2; thesis L1504).
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def centred_sho(n, kx, ky):
 
 # --------------------------------------------------------------------------- solver vs analytic spectra
 def test_sho_median_error_at_256_matches_paper():
-    """The paper's check (L1336): median |e0 - (sqrt kx + sqrt ky)/2| = 0.12 mHa at 256^2 over random
+    """The paper's check (PRA 96, 042113, Sec. II.B; thesis L1336): median |e0 - (sqrt kx + sqrt ky)/2| = 0.12 mHa at 256^2 over random
     Table I oscillators; ours must be <= 0.15 mHa (8 draws, ~1 s each)."""
     errs = []
     for seed in range(8):
@@ -100,7 +100,7 @@ def test_sho_generator_table_i():
 
 
 def test_infinite_well_energy_is_uniform_and_consistent():
-    """Energy drawn first, Ly derived so that the analytic e0 is the drawn E (L1504)."""
+    """Energy drawn first, Ly derived so that the analytic e0 is the drawn E (PRA 96, 042113, App. B.2; thesis L1504)."""
     ps = [S.infinite_well(seed, 8)[1] for seed in range(600)]
     E = np.array([p["E"] for p in ps])
     e0 = np.array([p["e0"] for p in ps])
@@ -123,7 +123,7 @@ def test_infinite_well_energy_is_uniform_and_consistent():
 
 @pytest.mark.parametrize("family", ["dig", "random"])
 def test_calibrated_families_span_0_to_400_mha(family):
-    """Our energy conventions (module docstring) put e0 in about 0-400 mHa (spec item 13)."""
+    """Our energy conventions (module docstring) put e0 in about 0-400 mHa (the paper's range, App. B.4, thesis L1545)."""
     e0 = np.array([S.solve(S.generate(family, seed, 64)[0], n_states=1).e0 for seed in range(16)])
     assert e0.min() > 0.0 and e0.max() < 0.45, e0
     assert e0.max() - e0.min() > 0.1, e0  # a spread, not one value
