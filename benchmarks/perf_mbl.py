@@ -1,6 +1,6 @@
 """MBL speed, measured side by side in one process (`PYTHONPATH=. python benchmarks/perf_mbl.py`):
 
-1. parity-resolved ED (two 2^(L-1) blocks) vs a full 2^L `eigh`, at L = 10 and L = 12 (issue target: >= 10x at 12);
+1. parity-resolved ED (two 2^(L-1) blocks) vs a full 2^L `eigh`, at L = 10 and L = 12 (our target: >= 10x at 12);
 2. the Jensen-Shannon distance matrix: ours (torch, chunked, H(m) - (H(p)+H(q))/2) vs scipy
    `pdist(metric='jensenshannon')` at 1500 spectra, and ours alone for one resample (6000 x 16);
 3. the L = 8 dataset: time for 10 grid points x 100 realizations (20 kept states each), extrapolated to the full

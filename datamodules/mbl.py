@@ -1,4 +1,6 @@
-"""Entanglement spectra of MBL / thermal eigenstates (Durr & Chakravarty 2019; spec part A, C2, C4).
+"""Entanglement spectra of MBL / thermal eigenstates: Durr & Chakravarty, PRB 100, 075102 (2019), arXiv:1903.05755
+[DC19], "Producing Data" and "Clustering Data" (Durr thesis Secs. 1.3.1-1.3.2; "Lnnn" = line of
+shared/papers/durr-2022-thesis.txt).
 
 One cache entry holds (a) a (Delta, lambda) grid with `grid_realizations` disorder realizations per point and
 `states_per_realization` random kept eigenstates each, and (b) the three supervised training points with
@@ -11,7 +13,7 @@ Served two ways (`serve`, not part of the recipe):
   predict = every grid eigenstate with its point index.
 - 'resamples' (clusterer): each training "batch" is one resample: `n_per_point` eigenstates drawn at every grid
   point (uniform over realizations, then over kept states: all realizations keep the same number of states, so
-  this is uniform over the point's pool, without replacement), as in spec A4.
+  this is uniform over the point's pool, without replacement: ours), as in DC19 thesis Sec. 1.3.2 (L407).
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from .cache import recipe_hash
 from .physics import spin_chain as sc
 
 PHASES = ("PM", "SG", "thermal")  # class index order everywhere (predict_phase returns (PM, SG, thermal))
-DEFAULT_TRAIN_POINTS = [[-0.8, 0.2, "PM"], [0.8, 0.2, "SG"], [0.0, 1.0, "thermal"]]  # spec A1 / A5, L457-459
+DEFAULT_TRAIN_POINTS = [[-0.8, 0.2, "PM"], [0.8, 0.2, "SG"], [0.0, 1.0, "thermal"]]  # DC19 thesis Sec. 1.4.1 (L457-459)
 SERVES = ("states", "resamples")
 # serving args of this DataModule, kept out of the recipe hash like base.LOADER_ARGS
 MBL_LOADER_ARGS = {"serve", "n_resamples", "n_per_point", "resample_seed"}
@@ -79,22 +81,23 @@ class ResampleDataset(Dataset):
 
 class MBLDataModule(ZooDataModule):
     """Args:
-        L: chain length (open; even, >= region_size + 2).  Paper: 12 (L373); default 8 (CPU).
+        L: chain length (open; even, >= region_size + 2).  Paper: 12 (thesis Sec. 1.3, L373); default 8 (CPU).
         n_delta, delta_range, n_lambda, lambda_range: the grid, linspace inclusive.  Paper: 1200 points,
-            Delta in [-3, 3], lambda in [0, 2] (L387, L403); shape 60 x 20 is ours (spec A1, E).
-        grid_realizations: disorder realizations per grid point (paper 100, L403); 0 = no grid.
+            Delta in [-3, 3], lambda in [0, 2] (thesis Sec. 1.3.1, L387, L403); shape 60 x 20 is ours.
+        grid_realizations: disorder realizations per grid point (paper 100, thesis Sec. 1.3.1, L403); 0 = no grid.
         states_per_realization: random kept eigenstates stored per (grid point, realization) (None: all kept).
-        train_points: [[Delta, lambda, phase], ...], phase in PM / SG / thermal.  Paper (L457):
+        train_points: [[Delta, lambda, phase], ...], phase in PM / SG / thermal.  Paper (thesis Sec. 1.4.1, L457):
             (0.8, 0.2) SG, (-0.8, 0.2) PM, (0, 1) thermal.
-        train_realizations, train_states_per_realization: realizations per training point (paper: 100) and
-            states kept from each (None: all kept states).
-        region_size: size of the middle region A (paper 4, L389).  trim: fraction cut at each end of the
-            spectrum (paper 10 %, L399).  resolve_parity: diagonalize in the P sectors (default; False shows the
-            Z2 artifact, spec D1).  mean_convention: 'arithmetic' (default) or 'geometric' Jbar / hbar (spec D4).
+        train_realizations, train_states_per_realization: realizations per training point (paper: 100, thesis
+            Fig. 1.5, L447) and states kept from each (None: all kept states).
+        region_size: size of the middle region A (paper 4, thesis Sec. 1.3.1, L389).  trim: fraction cut at each
+            end of the spectrum (paper 10 %, thesis Sec. 1.3.1 footnote, L399).  resolve_parity: diagonalize in the
+            P sectors (default, ours; False shows the Z2 artifact).  mean_convention: 'arithmetic' (default) or
+            'geometric' Jbar / hbar (the paper's "means", thesis Sec. 1.3, L373, is ambiguous: ours).
         points_per_shard: grid points per cache shard (the unit of parallel generation; part of the recipe).
         seed: dataset seed.
         serve: 'states' (classifier) or 'resamples' (clusterer); n_resamples, n_per_point (paper 1000 and 5,
-            L407), resample_seed: the resampling protocol.  Not part of the recipe.
+            thesis Sec. 1.3.2, L407), resample_seed: the resampling protocol.  Not part of the recipe.
         val_fraction, test_fraction: share of the training points' realizations held out (by realization).
     """
 

@@ -2,20 +2,21 @@
 
 Pure numpy: no Lightning, no plotting (the figures are in zoo/figures/mbl.py, the report in zoo/reports/mbl.py).
 
-What the thesis states (Durr 2022, appendix 1.6.1, L538-636; spec section A7, L180-230):
-- H = sum_mu h_mu sigma^mu with mu a string over {I, X, Y, Z} (L558-560).
-- One step: take the leading term h0 Gamma0, Clifford-rotate it to s^3_j (L566-574), split the rest into
-  Delta (commuting with s^3_j) and Sigma (anticommuting), and Schrieffer-Wolff rotate Sigma away to second order:
+What the paper states (Durr & Chakravarty, PRB 100, 075102 (2019), arXiv:1903.05755, appendix; "Lnnn" = line of
+its adaptation, Durr's thesis Sec. 1.6.1, L538-636 of shared/papers/durr-2022-thesis.txt):
+- H = sum_mu h_mu sigma^mu with mu a string over {I, X, Y, Z} (Sec. 1.6.1.1, L558-560).
+- One step: take the leading term h0 Gamma0, Clifford-rotate it to s^3_j (Sec. 1.6.1.1, L566-574), split the rest
+  into Delta (commuting with s^3_j) and Sigma (anticommuting), and Schrieffer-Wolff rotate Sigma away to second order:
   H -> H0 + Delta + (1/(2 h0^2)) H0 Sigma^2 (L582-596). Repeat until every site is decimated (L598).
 - The SW rotations are dropped from the eigenstate circuit (U_RG ~ prod R_i, L604-608) but their second-order
   terms stay in H_eff.
-- Visualization model (L616-628): H = -sum_i [J_i X_i X_{i+1} + K_i Z_i Z_{i+1} + h_i Z_i], L = 8,
+- Visualization model (Sec. 1.6.1.2, L616-628): H = -sum_i [J_i X_i X_{i+1} + K_i Z_i Z_{i+1} + h_i Z_i], L = 8,
   P(J) dJ = (1/(Gamma J)) (J/J0)^(1/Gamma) dJ on [0, J0], J0 = K0 = h0 = 1, Gamma = 5 (Fig 1.1, Fig 1.13:
   the SBRG spectrum "closely match[es]" ED, L630; no number is quoted).
 
-What we chose (spec A7 and the table row L795; [ext] = the reference code EverettYou/SBRG, read, not copied):
-- Gamma = 1 is the uniform distribution; the thesis's "gamma = 0 ... uniform" (L626) is a misstatement
-  (spec A7, item D9). Sampling: J = J0 * u**Gamma, u ~ U(0, 1).
+What we chose (ours; [ext] = the reference code EverettYou/SBRG, read, not copied):
+- Gamma = 1 is the uniform distribution; the thesis's "gamma = 0 ... uniform" (Sec. 1.6.1.2, L626) is a
+  misstatement. Sampling: J = J0 * u**Gamma, u ~ U(0, 1).
 - Boundary conditions are unspecified in the thesis; default PBC as in [ext], `pbc=False` gives an open chain.
 - Truncation as in [ext]: drop SW products with |h_a h_b| < tol h0^2, keep at most max_rate * |Sigma| of the
   largest new terms, drop merged terms with |coefficient| < tol |h0|; tol = 1e-8, max_rate = 2.
@@ -174,7 +175,7 @@ class CliffordRotation:
     """U = exp((pi/4) B A) = (1 + B A)/sqrt2 for anticommuting Hermitian Pauli strings A, B: U A U^dag = B.
 
     With C = B A (C^2 = -1): a string commuting with C is unchanged, an anticommuting one goes to C Gamma
-    (spec A7 step 2, [derived]); so a rotation maps every term to a single term and never grows H.
+    (thesis Sec. 1.6.1.1, L574, [derived]); so a rotation maps every term to a single term and never grows H.
     The inverse is CliffordRotation(B, A), because exp((pi/4) A B) = exp(-(pi/4) B A).
     """
 
@@ -247,7 +248,7 @@ def _check_hamiltonian(H, L: int | None = None) -> int:
 def sample_couplings(n: int, scale: float, Gamma: float, rng: np.random.Generator) -> np.ndarray:
     """n draws of P(J) dJ = (1/(Gamma J)) (J/J0)^(1/Gamma) dJ on [0, J0] as J0 * u**Gamma (u uniform).
 
-    Gamma = 1 is uniform on [0, J0] (the thesis's "gamma = 0" at L626 is wrong, spec A7); Gamma -> inf is
+    Gamma = 1 is uniform on [0, J0] (the thesis's "gamma = 0" at Sec. 1.6.1.2, L626 is wrong); Gamma -> inf is
     infinite randomness. Gamma = 0 is the clean limit J = J0.
     """
     if not (np.isfinite(Gamma) and Gamma >= 0):
@@ -259,7 +260,7 @@ def sample_couplings(n: int, scale: float, Gamma: float, rng: np.random.Generato
 
 def sbrg_random_tfim(L: int = 8, J0: float = 1.0, K0: float = 1.0, h0: float = 1.0, Gamma: float = 5.0,
                      pbc: bool = True, rng=None, return_couplings: bool = False):
-    """The appendix model (L616-628): H = -sum_i [J_i X_i X_{i+1} + K_i Z_i Z_{i+1} + h_i Z_i].
+    """The appendix model (thesis Sec. 1.6.1.2, L616-628): H = -sum_i [J_i X_i X_{i+1} + K_i Z_i Z_{i+1} + h_i Z_i].
 
     Paper: L = 8, J0 = K0 = h0 = 1, Gamma = 5. Ours: PBC by default as in the reference code (the thesis does not
     say); pbc=False drops the (L-1, 0) bond. rng: numpy Generator or int seed. Returns the list of
@@ -326,7 +327,7 @@ def exact_spectrum(H, L: int | None = None) -> np.ndarray:
 class SBRGResult:
     """Output of `sbrg`.
 
-    heff: list of (coefficient, frozenset of LIOM sites), H_eff = sum c prod_{j in S} tau_j (L334).
+    heff: list of (coefficient, frozenset of LIOM sites), H_eff = sum c prod_{j in S} tau_j (thesis Sec. 1.1, L334).
     rotations: the Clifford circuit in application order; the rotated frame is U H U^dag with
         U = R_n ... R_1, so a physical operator O maps to the LIOM frame by applying rotations[0], [1], ...
         and back with the inverses in reverse order (`to_physical`).
@@ -383,7 +384,7 @@ def _h_to_dict(H) -> dict:
 def sbrg(H, L: int | None = None, tol: float = 1e-8, max_rate: float | None = 2.0) -> SBRGResult:
     """Run SBRG on H (list of (real coefficient, PauliString)) until all L sites are decimated.
 
-    tol, max_rate: the reference-code truncation (spec A7 step 4, [ext]); max_rate=None keeps every SW product
+    tol, max_rate: the reference-code truncation (ours, from [ext]); max_rate=None keeps every SW product
     above tol. Returns an `SBRGResult` with H_eff, the Clifford circuit and the LIOMs.
     """
     L = _check_hamiltonian(H, L)
@@ -444,7 +445,8 @@ def sbrg(H, L: int | None = None, tol: float = 1e-8, max_rate: float | None = 2.
         sigma = [(x, z, c) for (x, z), c in terms.items() if x & bit]
         for x, z, _ in sigma:
             del terms[(x, z)]
-        # second-order SW: (1/(2 h0)) Z_j Sigma^2; anticommuting pairs cancel in Sigma^2 (spec A7 step 4)
+        # second-order SW: (1/(2 h0)) Z_j Sigma^2; anticommuting pairs cancel in Sigma^2 (thesis
+        # Sec. 1.6.1.1, L596)
         h0_new = h0 + sum(c * c for _, _, c in sigma) / (2.0 * h0)
         new: dict = {}
         thr = tol * h0 * h0
@@ -613,7 +615,7 @@ def _gf2_rank(M: np.ndarray) -> int:
 
 def stabilizer_entropy(result: SBRGResult, region) -> float:
     """Entanglement entropy (bits) of region A in any SBRG eigenstate (the stabilizer state of the LIOMs):
-    S_A = rank_GF2(M)/2 with M the anticommutation matrix of the LIOMs restricted to A ([ext], spec A7 item 7)."""
+    S_A = rank_GF2(M)/2 with M the anticommutation matrix of the LIOMs restricted to A ([ext]; beyond the paper)."""
     L = result.L
     A = sorted(set(int(j) for j in region))
     if any(not 0 <= j < L for j in A):

@@ -1,28 +1,29 @@
-"""Disordered interacting transverse-field Ising chain (Durr & Chakravarty, PRB 100, 075102 (2019); thesis ch. 1).
+"""Disordered interacting transverse-field Ising chain: Durr & Chakravarty, PRB 100, 075102 (2019), arXiv:1903.05755
+[DC19], adapted as ch. 1 of Durr's thesis ("thesis Sec. 1.x, Lnnn" = section and line of
+shared/papers/durr-2022-thesis.txt).
 
-    H = - sum_i [ J_i Z_i Z_{i+1} + h_i X_i + lambda ( hbar X_i X_{i+1} + Jbar Z_i Z_{i+2} ) ]      (spec A1, L371)
+    H = - sum_i [ J_i Z_i Z_{i+1} + h_i X_i + lambda ( hbar X_i X_{i+1} + Jbar Z_i Z_{i+2} ) ]   (thesis Sec. 1.3, L371)
 
 Pauli matrices (eigenvalues +-1), open chain: L-1 nearest-neighbour bonds (J_i and the X X terms), L-2
 next-nearest Z Z terms, L fields.  J_i and h_i are log-normal with std(log) = 1 and
-Delta = mean log J - mean log h; we set mu_J = +Delta/2, mu_h = -Delta/2 (only the difference matters: a common
-shift rescales H, spec A1 "Overall scale").  Jbar and hbar are the means of those distributions (not of the
-sample): `mean_convention="arithmetic"` (default, the literal reading of spec A1: Jbar = exp(mu_J + 1/2)) or
-"geometric" (Jbar = exp(mu_J)); the two differ by e^{1/2} in the effective lambda (spec D4).
+Delta = mean log J - mean log h; we set mu_J = +Delta/2, mu_h = -Delta/2 (ours: only the difference matters, a
+common shift rescales H).  Jbar and hbar are the means of those distributions (not of the sample):
+`mean_convention="arithmetic"` (default, the literal reading of "means" in thesis Sec. 1.3, L373:
+Jbar = exp(mu_J + 1/2)) or "geometric" (Jbar = exp(mu_J)); the two differ by e^{1/2} in the effective lambda.
 
 Basis: computational Z basis, site 0 is the most significant bit, bit 0 -> Z = +1, bit 1 -> Z = -1.
 
 Exact diagonalization is resolved into the two sectors of the parity P = prod_i X_i, which commutes with H
-(spec A2).  P flips every bit, i.e. reverses the index (s -> 2^L - 1 - s).  Sector basis: (|s> +- |~s>)/sqrt2 for
-the 2^(L-1) states s with bit 0 (site 0) = 0.  Without parity resolution, the SG cat-state doublets (split by
-~ prod h/J, far below double precision deep in the SG) come out of a full `eigh` as arbitrary symmetry-broken
-mixtures: product-like states whose entanglement spectrum mimics the paramagnet (spec D1).  `resolve_parity=False`
-keeps that form to show the artifact.
+(thesis Sec. 1.3, L373).  P flips every bit, i.e. reverses the index (s -> 2^L - 1 - s).  Sector basis:
+(|s> +- |~s>)/sqrt2 for the 2^(L-1) states s with bit 0 (site 0) = 0.  Without parity resolution, the SG cat-state
+doublets (split by ~ prod h/J, far below double precision deep in the SG) come out of a full `eigh` as arbitrary
+symmetry-broken mixtures: product-like states whose entanglement spectrum mimics the paramagnet (ours; the likely
+origin of the asymmetry of DC19 Fig. 1.12, thesis L481).  `resolve_parity=False` keeps that form to show the
+artifact.
 
-Feature (spec A3): the 2^|A| eigenvalues of rho_A = Tr_B |psi><psi| for A = the middle 4 sites (B, the outer
-sites, is not contiguous), sorted in descending order; the lowest and highest floor(0.1 n) states of the
-spectrum are trimmed (spec A2 footnote L399).
-
-Pure numpy; no Lightning, nothing of ours imported.
+Feature (thesis Sec. 1.3.1, L389): the 2^|A| eigenvalues of rho_A = Tr_B |psi><psi| for A = the middle 4 sites
+(B, the outer sites, is not contiguous), sorted in descending order; the lowest and highest floor(0.1 n) states of
+the spectrum are trimmed (thesis Sec. 1.3.1, footnote, L399).
 """
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def check_chain(L: int) -> int:
 
 
 def middle_region(L: int, size: int = 4) -> tuple[int, ...]:
-    """The `size` middle sites of an open chain of L sites (L=12, size 4 -> sites 4..7, 0-indexed; spec A3).
+    """The `size` middle sites of an open chain of L sites (L=12, size 4 -> sites 4..7, 0-indexed;
+    DC19 thesis Sec. 1.3.1, L389).
 
     The cut must leave at least one site of B on each side, and be centred: L - size must be even
     (an 'odd cut' has no middle), else ValueError."""
@@ -260,7 +262,8 @@ def eigenstates(L: int, J, h, lam_h, lam_J, resolve_parity: bool = True, trim: f
 def rdm_spectrum(psi: np.ndarray, L: int, region=None) -> np.ndarray:
     """Eigenvalues of rho_A = Tr_B |psi><psi| for states psi (..., 2^L), sorted descending, shape (..., 2^|A|).
 
-    The tensor axes are transposed to (A, B) before the reshape, so B need not be contiguous (spec D2).
+    The tensor axes are transposed to (A, B) before the reshape, so B need not be contiguous (B = the outer
+    sites, DC19 thesis Sec. 1.3.1, L389).
     Default region: the middle 4 sites."""
     L = check_chain(L)
     region = middle_region(L) if region is None else _check_region(L, region)
@@ -401,7 +404,8 @@ _Q = np.array([[0.5, 0.5, 0.0], [0.5, 0.0, 0.5], [0.0, 0.5, 0.5], [1 / 3, 1 / 3,
 
 def confusion(p) -> np.ndarray:
     """C = 1 - sqrt(2) d_min, d_min = distance of p (..., 3) to the nearest of the four maximal-confusion points
-    (edge midpoints and the centroid of the simplex); max d_min = 1/sqrt2 at the vertices (spec A4, D8)."""
+    (edge midpoints and the centroid of the simplex); max d_min = 1/sqrt2 at the vertices (DC19 thesis
+    Sec. 1.4.1, Figs. 1.6-1.7)."""
     p = np.asarray(p, dtype=np.float64)
     if p.shape[-1] != 3 or not np.all(np.isfinite(p)) or np.any(p < -1e-9) or np.any(np.abs(p.sum(-1) - 1) > 1e-6):
         raise ValueError(f"p must be (..., 3) probability vectors (non-negative, summing to 1); got shape {p.shape}")

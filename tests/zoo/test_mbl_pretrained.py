@@ -87,3 +87,16 @@ def test_tampered_weights_are_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("ZOO_CHECKPOINTS", str(tmp_path))
     with pytest.raises(ChecksumError):
         zoo.load_pretrained("mbl/classifier-L8")
+
+
+def test_cards_name_their_class_without_the_kind_switch():
+    """Migrated cards: class_path names the class; no `kind`; the clusterer carries no optimizer it never used."""
+    from zoo.hub import get_card
+    from zoo.mbl import MBLClassifier, MBLClusterer
+
+    for name in zoo.list_pretrained("mbl"):
+        card = get_card(name)
+        want = MBLClusterer if "clusterer" in name else MBLClassifier
+        assert card["class_path"] == f"zoo.mbl.{want.__name__}" and "kind" not in card["init_args"]
+        if want is MBLClusterer:
+            assert not {"optimizer", "lr", "weight_decay", "lr_schedule"} & set(card["init_args"])

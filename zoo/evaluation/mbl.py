@@ -19,7 +19,8 @@ PAPER = {
     "classifier-L8": [
         {"metric": "test_accuracy", "value": None, "ref": "DC19 thesis Sec. 1.4.1 (L447-459)",
          "text": "not reported; network and training deferred to VKK18 (paper: L = 12)"},
-        {"metric": "map_delta_symmetry_mae", "value": None, "ref": "DC19 thesis Sec. 1.3 (L377), Sec. 1.4.1, Fig. 1.9 (L479)",
+        {"metric": "map_delta_symmetry_mae", "value": None,
+         "ref": "DC19 thesis Sec. 1.3 (L377), Sec. 1.4.1, Fig. 1.9 (L479)",
          "text": "phase diagram approx. symmetric under Delta -> -Delta; supervised 'slightly more symmetric'"},
         {"metric": "map_thermal_growth", "value": None, "ref": "DC19 thesis Sec. 1.4, Fig. 1.5 (L447)",
          "text": "thermal region around Delta = 0 grows with lambda"},

@@ -1,4 +1,5 @@
-"""SBRG (Durr & Chakravarty, PRB 100, 075102 (2019), arXiv:1903.05755, appendix = Durr thesis Sec. 1.6.1): Pauli algebra and Clifford rotations against dense 2x2 Kronecker
+"""SBRG (Durr & Chakravarty, PRB 100, 075102 (2019), arXiv:1903.05755, appendix = Durr thesis Sec. 1.6.1):
+Pauli algebra and Clifford rotations against dense 2x2 Kronecker
 matrices, the second-order Schrieffer-Wolff step against closed forms, exactness on commuting Hamiltonians, and the
 SBRG vs exact-diagonalization spectrum at strong and weak disorder (Fig 1.13)."""
 from __future__ import annotations

@@ -105,7 +105,7 @@ def test_trim_removes_floor_ten_percent_each_end():
     Eall, *_ = sc.eigenstates(L, d["J"], d["h"], d["lam_h"], d["lam_J"], trim=0.0)
     assert E.shape == (1, 256 - 2 * 25) and psi.shape == (1, 206, 256)
     np.testing.assert_allclose(E[0], Eall[0, 25:231])
-    assert sc.trim_count(4096, 0.1) == 409  # 3278 kept at L = 12 (spec A2)
+    assert sc.trim_count(4096, 0.1) == 409  # 3278 kept at L = 12 (DC19 thesis Sec. 1.3.1, footnote, L399)
 
 
 def test_lambda0_spin_glass_limit_cat_states():
@@ -142,7 +142,7 @@ def test_lambda0_paramagnet_limit_x_product_states():
 
 def test_z2_trap_deep_spin_glass():
     """Delta = 8, lambda = 0, L = 8: the cat doublets split by ~prod h/J, below double precision.  Parity-resolved
-    ED gives cats (S ~ ln 2 or more, |<P>| = 1); a full eigh gives symmetry-broken product-like states (spec D1)."""
+    ED gives cats (S ~ ln 2 or more, |<P>| = 1); a full eigh gives symmetry-broken product-like states (ours; DC19 Fig. 1.12)."""
     L = 8
     d = _draw(L, delta=8.0, lam=0.0, seed=5, n=3)
     _, psi, _ = sc.eigenstates(L, d["J"], d["h"], d["lam_h"], d["lam_J"], resolve_parity=True)
