@@ -1,4 +1,6 @@
-"""Model selection by physics, not by the loss (RUGAN, thesis App. A L3158-3165; spec section 7 item 27).
+"""Model selection by physics, not by the loss (RUGAN: Casert et al., arXiv:2002.07055, Supp. A.3, thesis L3158-3165:
+the Wasserstein estimate plateaus, so the paper picks the epoch whose generated observables deviate least from the
+reference, weighted by its error, at the training labels only).
 
 Every `every_n_steps` training steps the callback samples `n_samples` configurations from the model at
 each TRAINING label, measures the observables the DataModule names, and scores the error-weighted
@@ -11,7 +13,7 @@ lowest score so far is kept as a checkpoint (`<dirpath>/<filename>.ckpt`) and ev
 to `<dirpath>/<filename>-history.json`.  Held-out labels never take part: the reference comes only
 from `datamodule.selection_reference()`, which lists training labels.
 
-Duck-typed contract (no model or data class imported here):
+The score is `zoo.evaluation.rugan.selection_score`.  Duck-typed contract (no model or data class imported here):
     datamodule.selection_reference() -> {"L": int, "labels": [dict of sample() kwargs, ...],
                                          "observables": {name: (means (n_labels,), std errors (n_labels,))}}
     datamodule.selection_observables(spins) -> {name: per-sample values}
@@ -22,43 +24,13 @@ Duck-typed contract (no model or data class imported here):
 """
 from __future__ import annotations
 
-import inspect
 import json
 import math
 from pathlib import Path
 
-import numpy as np
 from pytorch_lightning import Callback
 
-
-def _takes_label(fn) -> bool:
-    """Whether an observables function takes the sample()'s label kwargs besides the spins."""
-    try:
-        return len(inspect.signature(fn).parameters) > 1
-    except (TypeError, ValueError):
-        return False
-
-
-def selection_score(model, reference: dict, observables_fn, n_samples: int, seed: int = 0) -> tuple[float, dict]:
-    """(score, per-label details) for `model` against `reference` (see module docstring)."""
-    names = list(reference["observables"])
-    terms, details = [], []
-    for i, label in enumerate(reference["labels"]):
-        s = model.sample(n_samples, L=reference["L"], seed=seed + i, **label)
-        s = s.cpu().numpy() if hasattr(s, "cpu") else np.asarray(s)
-        obs = observables_fn(s, **label) if _takes_label(observables_fn) else observables_fn(s)
-        row = {"label": label}
-        for k in names:
-            mean_ref, err_ref = (float(v[i]) for v in reference["observables"][k])
-            v = np.asarray(obs[k], dtype=np.float64)
-            err_gen = float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else 0.0
-            var = err_ref ** 2 + err_gen ** 2
-            dev = float(v.mean()) - mean_ref
-            terms.append(dev * dev / max(var, 1e-12))
-            row[k] = float(v.mean())
-            row[k + "_ref"] = mean_ref
-        details.append(row)
-    return float(np.mean(terms)), {"labels": details}
+from zoo.evaluation.rugan import selection_score
 
 
 class PhysicsSelection(Callback):

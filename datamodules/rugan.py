@@ -1,9 +1,10 @@
-"""Thermal Ising configurations labelled by temperature, for RUGAN (Casert, Mills et al. 2020).
+"""Thermal Ising configurations labelled by temperature, for RUGAN (Casert et al., arXiv:2002.07055).
 
-Spec `spec-mills-ch4-5-gan-rl.md` section 4.7 "Variant T" (ours: the paper conditions on (E, m) from
-targeted sampling; the temperature variant is the zoo's user-facing sampler).  Configurations come
-from `datamodules.physics.ising_cluster.thermal_samples`: hybrid checkerboard-Metropolis + Wolff
-chains, so samples near T_c are decorrelated too (spec L3069 caveat, section 7 item 26).
+Ours: the paper conditions its Ising example on (E, m) from targeted sampling (Supp. A.4, thesis L3169); the
+temperature variant is the zoo's user-facing sampler.  Configurations come from
+`datamodules.physics.ising_cluster.thermal_samples`: hybrid checkerboard-Metropolis + Wolff chains, so samples near
+T_c are decorrelated too (ours: the reference near T_c must be, since that is where the paper expects upscaling to
+fail, main text, thesis L3069).
 
 Splits:
     train  the first `n_per_T` samples of every training temperature;
@@ -20,7 +21,7 @@ import torch
 
 from .base import ZooDataModule, as_dataset
 from .cache import recipe_hash
-from .physics import ising, ising_cluster
+from .physics import ising_cluster
 
 # training grid: [1, 3.5], densest near T_c = 2.269; held out: one in each phase and one just above T_c
 DEFAULT_TEMPERATURES = [1.0, 1.25, 1.5, 2.0, 2.1, 2.2, 2.25, 2.3, 2.35, 2.4, 2.5, 2.6, 2.8, 3.0, 3.5]
@@ -137,7 +138,3 @@ class IsingThermalDataModule(ZooDataModule):
     def selection_observables(spins) -> dict:
         return {"e": ising_cluster.energy_per_spin(spins), "m": ising_cluster.abs_magnetization(spins)}
 
-
-def onsager_reference(T) -> dict:
-    """Infinite-lattice references, for figures only (finite-size data are compared with MC at equal L)."""
-    return {"e": ising.onsager_energy(T), "m": ising.onsager_magnetization(T)}

@@ -1,17 +1,17 @@
 """Targeted-sampling Ising configurations labelled by (E/L^2, m), for the paper-faithful RUGAN
-(Casert, Mills et al. 2020, thesis App. A section 4, L3167-3178; spec `spec-mills-ch4-5-gan-rl.md`
-sections 4.5, 4.7 "Variant (e, m)" and section 7 items 22-25).
+(Casert, Mills, Vieijra, Ryckebusch, Tamblyn, arXiv:2002.07055, Supp. A.4 and Fig. 6; thesis App. A,
+L3167-3178).
 
 Paper: the training set comes from targeted sampling "so that we can obtain a training set with a
-uniform energy distribution" (L3169); the RUGAN is conditioned on the energy and the magnetization
+uniform energy distribution" (Supp. A.4, thesis L3169); the RUGAN is conditioned on the energy and the magnetization
 density m = sum_i s_i / N (L3169); it is trained "on a data set of Ising microstates restricted to
-high and low energy values and magnetizations near zero" (L3169, the dashed regions of Fig. 6A,
-L3176) and then "requested to create configurations with all possible labels" (L3176).
+high and low energy values and magnetizations near zero" (the dashed regions of Fig. 6A, thesis L3169,
+L3176) and then "requested to create configurations with all possible labels" (Fig. 6 caption, L3176).
 
-Ours (the thesis gives no numbers for the windows, no size or kT for the data, L3169-3176):
-  * L = 16 (paper: L = 64 in Fig. 6, L3176; spec 4.7 allows 16 on a CPU);
+Ours (the paper gives no numbers for the windows, no size or kT for the data, Supp. A.4):
+  * L = 16 (paper: L = 64 in Fig. 6, thesis L3176; ours: 16 fits a CPU budget);
   * the windows are a union of rectangles [e_lo, e_hi, m_lo, m_hi] in the (E/L^2, m) plane, an
-    argument.  Default: our reading of L3169 as "(low OR high energy) AND |m| near zero":
+    argument.  Default: our reading of Supp. A.4 (thesis L3169) as "(low OR high energy) AND |m| near zero":
         low   -1.5 <= E/L^2 <= -0.75,  |m| <= 0.25
         high   0.75 <= E/L^2 <=  2.0,  |m| <= 0.25
     The low window starts at -1.5 because targeted sampling at L = 16 gives no configuration with
@@ -20,12 +20,13 @@ Ours (the thesis gives no numbers for the windows, no size or kT for the data, L
     energy) OR |m| small", is one more rectangle: train_windows=[[-2,-1.5,-1,1],[0.75,2,-1,1],[-2,2,-0.25,0.25]].
   * energy_scale 0.05 of Eq. B.2 (datamodules.physics.ising.targeted_sampling, the zoo's default).
 
-Data: shard k is one complete run of the App. B.2 builder (`ising.targeted_sampling`) with
-`shard_size` configurations per energy level; `per_level / shard_size` shards, so every allowed
-level holds `per_level` configurations (uniform in energy, L3169).
+Data: shard k is one complete run of the targeted-sampling builder of Mills thesis App. B.2 (Eq. B.2, L3308-3372;
+`ising.targeted_sampling`) with `shard_size` configurations per energy level; `per_level / shard_size` shards, so every allowed
+level holds `per_level` configurations (uniform in energy, Supp. A.4, thesis L3169).
 
 Splits (targeted sampling repeats configurations, so every split is by the SHA3-512 hash of the
-configuration, L1226-1228, spec section 7 item 23):
+configuration, as Mills & Tamblyn, PRE 97, 032119 (2018), Appendix "Training-testing division" (thesis
+L1226-1228)):
     train  configurations inside a window whose hash falls in the train range;
     val    configurations inside a window whose hash falls in the val range (the same windows);
     test   the query set: every configuration outside the windows plus the in-window ones whose
@@ -168,7 +169,7 @@ class IsingEMDataModule(ZooDataModule):
 
     Args:
         L: lattice side (a multiple of 4 for RUGAN).
-        per_level: configurations per allowed energy level (uniform in energy, L3169); a multiple
+        per_level: configurations per allowed energy level (uniform in energy, Supp. A.4); a multiple
             of shard_size.
         shard_size: configurations per level per shard; one shard = one run of the App. B.2 builder
             (the unit of parallel generation).
@@ -260,7 +261,8 @@ class IsingEMDataModule(ZooDataModule):
         """At each selection label the observables are |realized - requested| of E/L^2 and m; the
         reference is 0 with the lattice's label spacing (4/N for E/L^2, 2/N for m) as the error, so
         the callback's score is mean over labels of (mean |dE/L^2| / (4/N))^2 and (mean |dm| / (2/N))^2
-        (ours: the paper selects by error-weighted deviation from the reference, L3158)."""
+        (ours: the paper selects by error-weighted deviation from the reference, arXiv:2002.07055 Supp. A.3, thesis
+        L3158)."""
         labels = self.selection_labels()
         N = self.L * self.L
         n = len(labels)

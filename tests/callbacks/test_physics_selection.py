@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from callbacks.physics_selection import PhysicsSelection, selection_score
+from callbacks.physics_selection import PhysicsSelection
+from zoo.evaluation.rugan import selection_score
 from datamodules.physics import ising
 from datamodules.rugan import IsingThermalDataModule
 

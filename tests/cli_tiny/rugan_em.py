@@ -10,9 +10,9 @@ def tiny(data: dict) -> list[str]:
 
 
 def model(model_args: dict, data: dict):
-    from zoo.rugan import RUGAN
+    from zoo.rugan import RUGANEM
 
-    return RUGAN(**model_args)  # nothing is linked from the data: the (E/L^2, m) labels have fixed ranges
+    return RUGANEM(**model_args)  # nothing is linked from the data: the (E/L^2, m) labels have fixed ranges
 
 
 TINY = {"datamodules.rugan_em.IsingEMDataModule": (tiny, model)}

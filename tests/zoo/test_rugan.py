@@ -1,4 +1,4 @@
-"""RUGAN: size agnosticism, circular-padding equivariance, label conditioning, the gradient penalty against
+"""RUGAN: the two conditionings as classes (and old cards' `labels` switch resolved to them), size agnosticism, circular-padding equivariance, label conditioning, the gradient penalty against
 hand-computed cases, the manual-optimization step, input validation, and the published checkpoint."""
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from zoo.rugan import RUGAN, gradient_penalty
+from zoo.rugan import RUGAN, RUGANEM
+from zoo.rugan_nets import gradient_penalty
 
 torch.set_num_threads(1)
 
@@ -148,13 +149,11 @@ def test_bad_arguments():
         m.sample(2, L=8, temperature=-1.0, extrapolate=True)
     with pytest.raises(ValueError, match="non-negative integer"):
         m.sample(-1, L=8, temperature=2.0)
-    with pytest.raises(ValueError, match="labels must be"):
-        RUGAN(labels="doping", train_temperatures=[1.0, 2.0])
     with pytest.raises(ValueError, match="train_temperatures"):
         RUGAN()
     with pytest.raises(ValueError, match="n_critic"):
         RUGAN(train_temperatures=[1.0, 2.0], n_critic=0)
-    em = RUGAN(labels="em", latent_channels=2, g_width=4, c_width=4)
+    em = RUGANEM(latent_channels=2, g_width=4, c_width=4)
     assert em.sample(2, L=8, energy=-1.0, magnetization=0.5).shape == (2, 8, 8)
     with pytest.raises(ValueError, match=r"\(energy, magnetization\) = \(-3, 0.5\) is impossible"):
         em.sample(2, L=8, energy=-3.0, magnetization=0.5)
@@ -178,3 +177,40 @@ def test_figures_callback_draws_and_logs_without_moving_the_training_rng(tmp_pat
     assert torch.equal(state, torch.get_rng_state())
     with pytest.raises(ValueError):
         RUGANFigures(sizes=(10,))
+
+
+def test_legacy_labels_arg_resolves_to_the_class_it_meant():
+    """Cards and checkpoints from before the two classes carry `labels` and None for the other conditioning's args."""
+    from zoo.hub import card_class
+
+    shared = dict(latent_channels=4, g_width=8, c_width=8, n_critic=3, lr=4e-4, betas=[0.0, 0.9], augment=True)
+    old_t = {"labels": "temperature", "train_temperatures": [1.0, 3.5], "label_range": [1.0, 3.5], **shared,
+             "lr_final": 1e-4, "decay_start": 10, "decay_steps": 20}
+    old_em = {"labels": "em", "train_temperatures": None, "label_range": None, **shared}
+    cls, args = RUGAN.from_legacy_args(old_t)
+    assert cls is RUGAN and "labels" not in args and args["label_range"] == [1.0, 3.5]
+    cls, args = RUGAN.from_legacy_args(old_em)
+    assert cls is RUGANEM and set(args) == set(shared)
+    # the same through the hub, for a card without class_path (what tools/migrate_cards.py met)
+    for old, want in ((old_t, RUGAN), (old_em, RUGANEM)):
+        cls, args = card_class({"name": "rugan/x", "model": "rugan", "init_args": old})
+        m = cls(**args)
+        assert type(m) is want and want.registry_name == "rugan"
+        assert m.label_names == (("temperature",) if want is RUGAN else ("energy", "magnetization"))
+    # idempotent: new args pass through, on either class
+    assert RUGANEM.from_legacy_args(dict(shared)) == (RUGANEM, shared)
+    with pytest.raises(ValueError, match="labels must be one of"):
+        RUGAN.from_legacy_args({"labels": "doping"})
+    # called on either class, the legacy labels decide (an old em checkpoint's class path names RUGAN)
+    assert RUGANEM.from_legacy_args(old_t)[0] is RUGAN and RUGAN.from_legacy_args(old_em)[0] is RUGANEM
+
+
+def test_registry_default_and_variant():
+    from zoo.registry import get_model_class
+
+    assert get_model_class("rugan") is RUGAN and RUGANEM.registry_name == "rugan"
+    assert RUGAN.ddp_find_unused_parameters and RUGANEM.ddp_find_unused_parameters  # zoo.cli reads it
+    with pytest.raises(TypeError):
+        RUGAN(labels="em", train_temperatures=[1.0, 2.0])  # the switch is gone: pick the class
+    with pytest.raises(ValueError, match="train window"):
+        RUGANEM(train_windows=[[0.0, -1.0, 0.0, 0.5]])

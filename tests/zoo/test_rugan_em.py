@@ -1,6 +1,6 @@
 """RUGAN conditioned on (E/L^2, m) (thesis App. A section 4, Fig. 6): sampling, label checks, the label-aware
 augmentation, a few training steps, the em validation metrics, physics selection with label-aware
-observables, and measure_em + the heat map on a tiny grid."""
+observables, and measure_em (through zoo.evaluation) + the heat map on a tiny grid."""
 from __future__ import annotations
 
 import json
@@ -11,25 +11,26 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-import zoo.rugan as R
-from callbacks.physics_selection import selection_score
+import zoo.evaluation
+import zoo.evaluation.rugan as E
 from datamodules.physics import ising
-from zoo.rugan import RUGAN
+from zoo.evaluation.rugan import selection_score
+from zoo.rugan import RUGANEM
 
 torch.set_num_threads(1)
 
 
 def _model(**kw):
-    args = dict(labels="em", latent_channels=4, g_width=8, c_width=8, n_critic=2)
+    args = dict(latent_channels=4, g_width=8, c_width=8, n_critic=2)
     args.update(kw)
     torch.manual_seed(0)
-    return RUGAN(**args)
+    return RUGANEM(**args)
 
 
 def _em(x: np.ndarray) -> np.ndarray:
     s = x.astype(np.int64)
-    E = -(s * np.roll(s, -1, -1) + s * np.roll(s, -1, -2)).sum((-2, -1))
-    return np.stack([E / s[0].size, s.mean((-2, -1))], -1).astype(np.float32)
+    energy = -(s * np.roll(s, -1, -1) + s * np.roll(s, -1, -2)).sum((-2, -1))  # independent of ising.energy
+    return np.stack([energy / s[0].size, s.mean((-2, -1))], -1).astype(np.float32)
 
 
 @pytest.mark.parametrize("L", [4, 8, 20])
@@ -116,23 +117,26 @@ def test_selection_score_with_label_aware_observables():
 
 def test_measure_em_and_heatmap(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(R, "EM_EVAL", {1: (1 / 2, 1 / 4, 3), 4: (1.0, 1 / 2, 2)})
+    monkeypatch.setattr(E, "EM_EVAL", {1: (1 / 2, 1 / 4, 3), 4: (1.0, 1 / 2, 2)})
     m = _model()
     wins = [[-1.5, -0.5, -0.25, 0.25], [0.5, 2.0, -0.25, 0.25]]
-    out = m.measure({"L": 8, "train_windows": wins}, seed=0)
+    out = zoo.evaluation.measure(m, {"L": 8, "train_windows": wins}, seed=0)  # RUGANEM -> measure_em
     assert list(tmp_path.iterdir()) == []  # measuring writes nothing unless asked
-    out = m.measure({"L": 8, "train_windows": wins}, seed=0, out_dir=str(tmp_path))
+    out = zoo.evaluation.measure(m, {"L": 8, "train_windows": wins}, seed=0, out_dir=str(tmp_path))
     names = {r["name"]: r["value"] for r in out}
     for L in (8, 32):
         for k in ("e", "m"):
             assert 0 <= names[f"median_abs_error_{k}_L{L}"] <= (4 if k == "e" else 2)
             assert np.isfinite(names[f"mean_abs_error_{k}_L{L}"])
-    rows = json.loads((tmp_path / R.EM_ROWS_FILE).read_text())["rows"]
+    rows = json.loads((tmp_path / E.EM_ROWS_FILE).read_text())["rows"]
     assert {r["L"] for r in rows} == {8, 32}
     assert any(r["in_window"] for r in rows) and not all(r["in_window"] for r in rows)
     assert all(r["n"] == 3 for r in rows if r["L"] == 8)
-    from zoo.reports.rugan_em import em_heatmap, em_rows
+    from zoo.figures.common import save
+    from zoo.figures.rugan import em_heatmap
+    from zoo.reports.rugan_em import em_rows
 
-    png = em_heatmap(em_rows(path=tmp_path / R.EM_ROWS_FILE), tmp_path / "heat.png")
+    png = save(em_heatmap(em_rows(path=tmp_path / E.EM_ROWS_FILE)), tmp_path / "heat.png")
     assert png.exists() and png.stat().st_size > 10_000
-    assert R.PAPER["ising-em-L16"][0]["value"] is None  # the paper gives figures only
+    assert E.PAPER["ising-em-L16"][0]["value"] is None  # the paper gives figures only
+    assert zoo.evaluation.paper("rugan/ising-em-L16") == E.PAPER["ising-em-L16"]

@@ -6,7 +6,8 @@ import numpy as np
 import torch
 
 import zoo
-from zoo.rugan import EVAL_N, compare_to_mc
+from zoo.evaluation.rugan import EVAL_N, compare_to_mc
+from zoo.rugan import RUGAN, RUGANEM
 
 NAME = "rugan/ising-T-L16"
 
@@ -15,6 +16,7 @@ def test_load_sample_and_card():
     model = zoo.load_pretrained(NAME)
     card = model.card
     assert card["model"] == "rugan" and card["sha256"] and card["config"] == "configs/rugan/ising-T-L16.yaml"
+    assert type(model) is RUGAN and card["class_path"] == "zoo.rugan.RUGAN" and "labels" not in card["init_args"]
     names = {m["name"] for m in card["metrics"]}
     assert {"max_abs_de_offcrit_L16_train", "max_abs_de_offcrit_L16_heldout", "max_abs_de_offcrit_L64"} <= names
     for L in (16, 64):
@@ -43,6 +45,7 @@ def test_em_model_realizes_requested_labels_inside_its_windows():
 
     model = zoo.load_pretrained("rugan/ising-em-L16")
     assert model.card["config"] == "configs/rugan/ising-em-L16.yaml"
+    assert type(model) is RUGANEM and model.card["class_path"] == "zoo.rugan.RUGANEM"
     realized = []
     for e in (-1.25, 1.0):  # one label in each window, m = 0
         s = model.sample(128, L=16, energy=e, magnetization=0.0, seed=3)

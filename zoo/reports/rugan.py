@@ -1,4 +1,5 @@
-"""Report for RUGAN (Casert, Mills et al. 2020): `zoo reproduce rugan` -> reports/rugan.md + PNGs.
+"""Report for RUGAN (Casert, Mills, Vieijra, Ryckebusch, Tamblyn, arXiv:2002.07055): `zoo reproduce rugan` ->
+reports/rugan.md + PNGs.
 
 Everything is measured afresh from the published checkpoint(s) against new Monte Carlo samples
 (hybrid Metropolis + Wolff at the same L and T); the card's metrics are listed beside them.
@@ -11,112 +12,32 @@ from pathlib import Path
 
 import numpy as np
 
-from ..figures.common import plt, save
-
+from ..figures.common import save
+from ..figures.rugan import (correlations_figure, gallery_figure, histograms_figure, observables_vs_T_figure,
+                             selection_figure)
+from ..records import fmt, paper_vs_ours_rows
 from .common import RESULTS
 
 NAME = "rugan/ising-T-L16"
 RUN_DIR = Path("runs/rugan/ising-T-L16")
 
 
-def _fmt(v, d=4):
-    if v is None:
-        return "-"
-    return f"{v:.{d}g}" if isinstance(v, float) else str(v)
+def _figures(model, rows, heldout, out: Path) -> list[Path]:
+    from datamodules.physics import ising, ising_cluster as W
 
-
-def _gallery(model, temps, heldout, out: Path) -> Path:
-    from datamodules.physics import ising_cluster as W
-
-    sizes = [16, 32, 64]
-    fig, axes = plt.subplots(len(temps), 2 * len(sizes), figsize=(2 * len(sizes) * 1.6, len(temps) * 1.7))
-    for i, T in enumerate(temps):
-        for j, L in enumerate(sizes):
-            g = model.sample(1, L=L, temperature=T, seed=100 + i, extrapolate=True)[0].numpy()
-            mc = W.thermal_samples(L, T, 1, n_chains=1, n_equil=100, seed=f"gallery/{L}/{T}")[0]
-            for k, (img, who) in enumerate(((g, "GAN"), (mc, "MC"))):
-                ax = axes[i, 2 * j + k]
-                ax.imshow(img, cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
-                ax.set_xticks([])
-                ax.set_yticks([])
-                if i == 0:
-                    ax.set_title(f"{who} L={L}", fontsize=8)
-            axes[i, 0].set_ylabel(f"T={T}" + (" (held out)" if T in heldout else ""), fontsize=8)
-    fig.suptitle("RUGAN samples (sign of output) beside Monte Carlo; trained at L=16 only")
-    return save(fig, out / "rugan_gallery.png")
-
-
-def _histograms(rows, out: Path) -> Path:
-    sel = [r for r in rows if r["L"] == 16 and r.get("e_hist_gan")]
-    pick = [r for r in sel if r["T"] in (1.5, 1.75, 2.25, 2.45, 3.0, 3.25)] or sel[:6]
-    fig, axes = plt.subplots(1, len(pick), figsize=(3 * len(pick), 2.8), squeeze=False)
-    for ax, r in zip(axes[0], pick):
-        bins = np.arange(-2.0, 0.01, 4 / 256) - 2 / 256
-        ax.hist(r["e_hist_mc"], bins=bins, alpha=0.5, density=True, label="MC")
-        ax.hist(r["e_hist_gan"], bins=bins, alpha=0.5, density=True, label="GAN")
-        ax.set_title(f"T={r['T']} ({r['split']})\nW1 GAN/random={r['w1_e'] / r['w1_e_random']:.3f}", fontsize=8)
-        ax.set_xlabel("e = E/N")
-        lo = min(np.min(r["e_hist_mc"]), np.min(r["e_hist_gan"]))
-        hi = max(np.max(r["e_hist_mc"]), np.max(r["e_hist_gan"]))
-        ax.set_xlim(lo - 0.05, hi + 0.05)
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle("L = 16 energy histograms, GAN vs Monte Carlo")
-    return save(fig, out / "rugan_histograms.png")
-
-
-def _observables(rows, out: Path) -> Path:
-    from datamodules.physics import ising
-
-    fig, axes = plt.subplots(2, 4, figsize=(15, 6.5))
-    keys = [("e", "<e>"), ("m", "<|m|>"), ("c", "C/N"), ("chi", "chi/N")]
-    for a, L in enumerate((16, 64)):
-        sel = sorted([r for r in rows if r["L"] == L], key=lambda r: r["T"])
-        for ax, (k, lab) in zip(axes[a], keys):
-            T = np.array([r["T"] for r in sel])
-            mc = np.array([r[f"{k}_mc"] for r in sel])
-            g = np.array([r[f"{k}_gan"] for r in sel])
-            held = np.array([r["split"] == "heldout" for r in sel])
-            ax.plot(T, mc, "k.-", lw=0.8, label="MC")
-            ax.plot(T[~held], g[~held], "o", ms=4, color="C0", label="GAN (training T)")
-            ax.plot(T[held], g[held], "s", ms=6, mfc="none", color="C3", label="GAN (held-out T)")
-            ax.axvspan(2.0, 2.6, color="0.9", zorder=0)
-            ax.axvline(ising.T_C, color="0.6", lw=0.6, ls=":")
-            ax.set_xlabel("T")
-            ax.set_ylabel(f"{lab}, L={L}")
-        axes[a][0].legend(fontsize=7)
-    fig.suptitle("Observables vs T: RUGAN (trained at L=16) vs Monte Carlo at the same L; grey: critical window")
-    return save(fig, out / "rugan_observables.png")
-
-
-def _correlations(rows, out: Path) -> Path:
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    for ax, L in zip(axes, (16, 32, 64)):
-        for i, r in enumerate(sorted([r for r in rows if r["L"] == L], key=lambda r: r["T"])):
-            if r["T"] not in (1.5, 1.75, 2.25, 2.45, 2.5, 3.0, 3.25):
-                continue
-            ax.plot(r["G_mc"], "-", color=f"C{i % 10}", lw=1)
-            ax.plot(r["G_gan"], "o", color=f"C{i % 10}", ms=3, label=f"T={r['T']}")
-        ax.set_xlabel("r")
-        ax.set_ylabel(f"G(r), L={L}")
-    axes[0].legend(fontsize=7)
-    fig.suptitle("Spin correlation G(r) = <s_0 s_r>: lines Monte Carlo, dots RUGAN")
-    return save(fig, out / "rugan_correlations.png")
-
-
-def _selection(out: Path) -> Path | None:
+    temps, sizes = [1.25, 1.75, 2.25, 2.45, 3.0, 3.25], [16, 32, 64]
+    samples = {(L, T): model.sample(1, L=L, temperature=T, seed=100 + i, extrapolate=True).numpy()
+               for i, T in enumerate(temps) for L in sizes}
+    mc = {(L, T): W.thermal_samples(L, T, 1, n_chains=1, n_equil=100, seed=f"gallery/{L}/{T}")[0]
+          for T in temps for L in sizes}
+    paths = [save(gallery_figure(samples, temps, sizes, reference=mc, heldout=heldout), out / "rugan_gallery.png"),
+             save(histograms_figure(rows), out / "rugan_histograms.png"),
+             save(observables_vs_T_figure(rows, ising.T_C), out / "rugan_observables.png"),
+             save(correlations_figure(rows), out / "rugan_correlations.png")]
     hist = RUN_DIR / "checkpoints" / "physics-best-history.json"
-    if not hist.exists():
-        return None
-    rows = json.loads(hist.read_text())
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
-    ax.semilogy([r["step"] for r in rows], [r["score"] for r in rows], "o-", ms=3)
-    best = [r for r in rows if r["best"]]
-    ax.semilogy([best[-1]["step"]], [best[-1]["score"]], "r*", ms=12, label="selected")
-    ax.set_xlabel("generator step")
-    ax.set_ylabel("selection score (reduced chi^2)")
-    ax.legend()
-    ax.set_title("Model selection by physics at the training T", fontsize=9)
-    return save(fig, out / "rugan_selection.png")
+    if hist.exists():
+        paths.append(save(selection_figure(json.loads(hist.read_text())), out / "rugan_selection.png"))
+    return paths
 
 
 def _domain_lines(model, T: float = 1.5, n: int = 64) -> list[str]:
@@ -168,13 +89,13 @@ def _speed_lines() -> list[str]:
 
 def write_report(out_dir, quick: bool = False) -> Path:
     import zoo
-    from zoo.rugan import CRIT_WINDOW, evaluation_rows, summarize
+    from zoo.evaluation.rugan import CRIT_WINDOW, ROWS_FILE, evaluation_rows, summarize
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    lines = ["# RUGAN: Regressive Upscaling GAN (Casert, Mills, Vieijra, Ryckebusch, Tamblyn 2020)", "",
-             "Thesis section 4.2 (L2430-2452) and App. A (L3016-3278); spec `spec-mills-ch4-5-gan-rl.md` section 4.",
+    lines = ["# RUGAN: Regressive Upscaling GAN (Casert, Mills, Vieijra, Ryckebusch, Tamblyn, arXiv:2002.07055)", "",
+             "Phys. Rev. Research 3, 033267 (2021); Mills thesis Sec. 4.2 and App. A (L2430-2452, L3016-3278).",
              "A label-conditioned, fully convolutional WGAN-GP with a consistency term, trained on L = 16 Ising",
              "configurations at 15 temperatures and queried at held-out temperatures and at L = 32, 64.", ""]
     if NAME not in zoo.list_pretrained("rugan"):
@@ -184,8 +105,6 @@ def write_report(out_dir, quick: bool = False) -> Path:
         model = zoo.load_pretrained(NAME)
         card = model.card
         data_args = card["dataset"]["init_args"]
-        from zoo.rugan import ROWS_FILE
-
         rows_file = RESULTS / ROWS_FILE  # written by `zoo publish` in the checkout
         saved = json.loads(rows_file.read_text()) if rows_file.exists() else {}
         if saved.get("sha256") == card["sha256"] and not quick:
@@ -193,21 +112,15 @@ def write_report(out_dir, quick: bool = False) -> Path:
         else:
             rows = evaluation_rows(model, data_args, seed=2024, quick=quick, progress=True)
             source = "fresh samples (new MC and GAN draws, seed 2024)" + (" quick" if quick else "")
-        fresh = {m["name"]: m for m in summarize(rows)}
-        paper = {p["metric"]: p for p in card.get("paper", [])}
-        card_m = {m["name"]: m for m in card["metrics"]}
         lines += ["## Targets (ours; the paper reports figures, not numbers) vs measured", "",
                   f"`{NAME}`, trained {card['training'].get('global_step')} optimizer steps "
-                  f"({_fmt(card['training'].get('wall_time_s'))} s wall) on {card['training'].get('hardware')}.",
+                  f"({fmt(card['training'].get('wall_time_s'))} s wall) on {card['training'].get('hardware')}.",
                   f"Off-critical = T outside {list(CRIT_WINDOW)}. 'card' = the card's value; 'here' = from {source}.", "",
                   "| metric | target / paper | card | here | where |", "|---|---|---|---|---|"]
-        for name, m in fresh.items():
-            p = paper.get(name)
-            pv = "-" if p is None else (f"<= {p['value']}" if p.get("value") is not None else p.get("text", "-"))
-            if p is not None:
-                pv += f" ({p['ref']})"
-            cv = card_m.get(name, {}).get("value")
-            lines.append(f"| {name} | {pv} | {_fmt(cv)} | {_fmt(m['value'])} {m['unit']} | {m['split']} |")
+        per_point = tuple(m["name"] for m in card["metrics"] if "@" in m["name"])  # in the table below
+        for r in paper_vs_ours_rows(card, summarize(rows), skip=per_point):
+            unit = f" {r['unit']}" if r["unit"] else ""
+            lines.append(f"| {r['metric']} | {r['paper']} | {r['ours']} | {r['now']}{unit} | {r['split']} |")
         lines += ["", "## Per temperature and size", "",
                   "| L | T | split | <e> GAN | <e> MC | de (+-err) | <\\|m\\|> GAN | <\\|m\\|> MC | dm (+-err) | "
                   "W1(e)/W1(random) | C/N GAN / MC | chi/N GAN / MC |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -217,21 +130,22 @@ def write_report(out_dir, quick: bool = False) -> Path:
                          f"{r['dm']:+.4f} ({r['m_err']:.4f}) | {r['w1_e'] / r['w1_e_random']:.3f} | "
                          f"{r['c_gan']:.3f} / {r['c_mc']:.3f} | {r['chi_gan']:.3f} / {r['chi_mc']:.3f} |")
         heldout = [float(t) for t in data_args.get("heldout_temperatures", [])]
-        figs = [_gallery(model, [1.25, 1.75, 2.25, 2.45, 3.0, 3.25], heldout, out), _histograms(rows, out),
-                _observables(rows, out), _correlations(rows, out), _selection(out)]
-        lines += ["", "## Figures", ""] + [f"![{p.stem}]({p.name})" for p in figs if p is not None]
+        figs = _figures(model, rows, heldout, out)
+        lines += ["", "## Figures", ""] + [f"![{p.stem}]({p.name})" for p in figs]
         lines += [""] + _domain_lines(model)
     from zoo.reports.rugan_em import em_section
 
     lines += [""] + em_section(out, quick=quick)
     lines += ["", "## Speed", ""] + _speed_lines()
     lines += ["## Paper's qualitative claims", "",
-              "- Interpolation to unseen labels and upscaling to larger systems work (L3063, Fig. 2C-F L3078, Fig. 3 L3089).",
+              "- Interpolation to unseen labels and upscaling to larger systems work (arXiv:2002.07055 main text, "
+              "Figs. 2C-F and 3; thesis L3063, L3078, L3089).",
               "- Upscaling fails where a new length scale appears, e.g. the diverging correlation length at T_c: the",
-              "  receptive field is finite (L3069). Our critical-window rows above show what happens.",
+              "  receptive field is finite (main text; thesis L3069). Our critical-window rows above show what happens.",
               "- Model selection by physical observables at training labels only; the Wasserstein estimate plateaus "
-              "(L3158-3165): `callbacks/physics_selection.py`, score history in the selection figure.",
-              "- The (E/L^2, m)-conditioned model of Fig. 6 (L3169-3178): see its section above (`rugan/ising-em-L16`).", "",
+              "(Supp. A.3; thesis L3158-3165): `callbacks/physics_selection.py`, score history in the selection figure.",
+              "- The (E/L^2, m)-conditioned model of Fig. 6 (Supp. A.4; thesis L3169-3178): see its section above "
+              "(`rugan/ising-em-L16`).", "",
               "## Commands", "", "```",
               "zoo fit --config configs/rugan/ising-T-L16.yaml",
               "zoo publish runs/rugan/ising-T-L16/checkpoints/physics-best.ckpt --name rugan/ising-T-L16 \\",
