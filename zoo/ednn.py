@@ -41,7 +41,7 @@ class EDNNTask(SupervisedTask):
     """What the three EDNN tasks share: the wrapper, MSE on the sum, eval steps.  Subclasses set `tile_net()`,
     `scalar` (one extensive output, squeezed) and `dedup` (+-1 inputs: evaluate each distinct tile once), and take
     focus, context, padding and the optimizer arguments (paper: Adam 1e-4, Chem. Sci. 2019 Table 1 (thesis
-    Chem. Sci. 2019 Table 1, thesis L1783-1788) and counting paper Sec. 2 (thesis L2145); configs state what they use)."""
+    L1783-1788) and counting preprint Sec. 2 (thesis L2145); configs state what they use)."""
 
     registry_name = "ednn"
     scalar = True

@@ -20,8 +20,8 @@ PADDINGS = ("circular", "zeros")
 # ===================================================================================== the wrapper
 class EDNN(nn.Module):
     """Extensive wrapper around a tile network (Chem. Sci. 2019, Sec. 2, Fig. 2 and Appendix;
-    thesis L1751, L1948-1978): the input is cut into non-overlapping f x f focus regions, each with a context border of width c
-    taken from a periodically or zero padded copy, the tiles start at the origin with stride f; one network
+    thesis L1751, L1948-1978): the input is cut into non-overlapping f x f focus regions, each with a context border
+    of width c taken from a periodically or zero padded copy, the tiles start at the origin with stride f; one network
     evaluates every tile and the outputs are summed.
 
     Args:
@@ -136,7 +136,7 @@ def _unique_first(key: torch.Tensor):
 class IsingTileMLP(nn.Module):
     """Dense t^2 -> 32 t^2 -> 64 -> 64 -> 1 on the flattened +-1 tile (Chem. Sci. 2019, Sec. 2.1 (thesis L1767);
     params 25 601 / 76 289 / 183 041 for t = 3 / 5 / 7, matching "over 7 times the parameters", Sec. 3.1 (thesis
-    Chem. Sci. 2019 Sec. 3.1, thesis L1812)).  ReLU: ours, the paper states no activation."""
+    L1812)).  ReLU: ours, the paper states no activation."""
 
     def __init__(self, tile: int, width_factor: int = 32, hidden: int = 64):
         super().__init__()
@@ -210,7 +210,8 @@ class CountTileCNN(_ConvStack):
         return out - self._background(x) if self.zero_background else out
 
     def fully_convolutional(self, focus: int) -> bool:
-        """Whether `dense_map` gives the tile outputs for this focus (valid convolutions, 1 x 1 output, aligned grid)."""
+        """Whether `dense_map` gives the tile outputs for this focus (valid convolutions, 1 x 1 output, aligned
+        grid)."""
         return self.conv_padding == "valid" and self.out_side == 1 and focus % 2 ** self.n_conv == 0
 
     def dense_map(self, padded: torch.Tensor, focus: int) -> torch.Tensor:

@@ -20,7 +20,7 @@ __all__ = ["measure", "PAPER", "transfer_samples", "measure_ising", "measure_cou
            "predict_splits", "error_summary", "area_label"]
 
 EDNN_PAPER = "Chem. Sci. 10, 4129 (2019), arXiv:1708.06686"
-COUNT_PAPER = "Mills & Tamblyn 2021 (counting preprint) counting preprint"
+COUNT_PAPER = "Mills & Tamblyn 2021 counting preprint (thesis Sec. 3.5)"
 
 PAPER = {
     "ising-f1c1": [
@@ -123,14 +123,15 @@ def measure_ising(model, data_args: dict, seed: int | None = None, progress: boo
 @torch.no_grad()
 def measure_counting(model, data_args: dict, seed: int | None = None, progress: bool = False) -> list[dict]:
     """Per-class accuracy of the rounded count on the test canvases (counting paper, Sec. 3.1, Fig. 2 (thesis
-    counting preprint Sec. 3.1, Fig. 2, thesis L2160))."""
+    L2160))."""
     from datamodules.digits import DATASETS, DigitCountingDataModule
 
     dm = _datamodule(DigitCountingDataModule, data_args, seed, progress)
     x, y = dm.splits["test"].tensors
     pred = torch.cat([model.count(x[i:i + 8]).cpu() for i in range(0, len(x), 8)])
     correct = (pred.round() == y).float().mean(0)
-    split = f"test: {len(x)} {dm.test_canvas}x{dm.test_canvas} composites from the held-out digit pools (seed {dm.seed})"
+    split = (f"test: {len(x)} {dm.test_canvas}x{dm.test_canvas} composites from the held-out digit pools "
+             f"(seed {dm.seed})")
     digits = DATASETS[dm.dataset]["digits"]
     out = [metric("count_accuracy_worst_class", correct.min(), split,
                   "min over classes of P(round(count_hat) == count)")]
@@ -174,7 +175,7 @@ def error_summary(r: dict) -> dict:
 
 def measure_atoms(model, data_args: dict, seed: int | None = None, progress: bool = False) -> list[dict]:
     """The PROXY card's metrics: errors per area (meV / Angstrom^2, the unit of Chem. Sci. 2019, Sec. 3.2.1 (thesis
-    Chem. Sci. 2019 Sec. 3.2.1, Fig. 5, thesis L1836)) and per atom on the small-cell test split and on the 4x / 16x area transfer sets, no retraining.  With a
+    L1836)) and per atom on the small-cell test split and on the 4x / 16x area transfer sets, no retraining.  With a
     fresh `seed` only the test sets are generated (n_train = n_val = 1)."""
     from datamodules.atoms import AtomsDataModule
 
