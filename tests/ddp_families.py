@@ -23,7 +23,7 @@ import torchmetrics  # noqa: E402
 from pytorch_lightning.callbacks import Callback  # noqa: E402
 
 # The GANs step the critic and the generator in separate backward passes of one training_step, each leaving the
-# other network's parameters without a gradient: DDP must be told (strategy ddp_find_unused_parameters_true).
+# other network's parameters without a gradient: zoo.cli.ddp_strategy_for gives them the DDP variant that allows it.
 GANS = ("rugan_T", "rugan_em", "ntk_gan")
 TRAIN_BATCHES = 4  # per rank; RUGAN has n_critic=2 so 2 generator steps, the particle GAN n_disc=2 likewise
 
@@ -41,32 +41,32 @@ def _families() -> dict:
     from datamodules.rugan import IsingThermalDataModule
     from datamodules.rugan_em import IsingEMDataModule
     from datamodules.schrodinger import SchrodingerDataModule
-    from zoo.ednn import EDNNTask
+    from zoo.ednn import CountingEDNN, IsingEDNN
     from zoo.ising_cnn import IsingCNN
     from zoo.mbl import MBLClassifier
     from zoo.ntk_gan import ParticleGAN
-    from zoo.rugan import RUGAN
+    from zoo.rugan import RUGAN, RUGANEM
     from zoo.schrodinger_cnn import SchrodingerCNN
 
     q = dict(progress=False, gen_workers=1)
     small_cnn = dict(reducing_filters=4, nonreducing_filters=4, fc_width=16, optimizer="adam", lr=1e-3)
     gan = dict(latent_channels=2, g_width=4, c_width=4, n_critic=2, lr=1e-3)
     return {
-        "ising_cnn": (lambda: IsingCNN(L=4, task="classify", padding="circular", **small_cnn),
+        "ising_cnn": (lambda: IsingCNN(L=4, padding="circular", **small_cnn),
                       lambda: IsingDataModule(L=4, n_samples=510, shard_size=10, batch_size=16, **q)),
         "schrodinger_cnn": (lambda: SchrodingerCNN(grid=16, **small_cnn),
                             lambda: SchrodingerDataModule(grid=16, solve_grid=16, n_train=16, n_val=5, n_test=7,
                                                           shard_size=8, batch_size=2, **q)),
-        "ednn_ising": (lambda: EDNNTask(net="ising_mlp", focus=1, context=1, optimizer="adam", lr=1e-3),
+        "ednn_ising": (lambda: IsingEDNN(focus=1, context=1, optimizer="adam", lr=1e-3),
                        lambda: EDNNIsingDataModule(L=4, n_samples=510, shard_size=10, batch_size=16, **q)),
-        "ednn_counting": (lambda: EDNNTask(net="count_cnn", focus=8, context=8, padding="zeros", n_outputs=1, filters=4,
+        "ednn_counting": (lambda: CountingEDNN(focus=8, context=8, padding="zeros", n_outputs=1, filters=4,
                                            fc_width=8, conv_padding="valid", zero_background=True, optimizer="adam"),
                           lambda: DigitCountingDataModule(dataset="digits-1", canvas=32, test_canvas=48, n_train=16,
                                                           n_val=4, n_test=4, shard_size=4, batch_size=2, **q)),
         "rugan_T": (lambda: RUGAN(train_temperatures=[1.5, 3.0], **gan),
                     lambda: IsingThermalDataModule(L=8, temperatures=[1.5, 3.0], heldout_temperatures=[2.2], n_per_T=8,
                                                    val_per_T=4, n_chains=4, n_equil=2, batch_size=2, **q)),
-        "rugan_em": (lambda: RUGAN(labels="em", **gan),
+        "rugan_em": (lambda: RUGANEM(**gan),
                      lambda: IsingEMDataModule(L=8, per_level=10, shard_size=10, n_select_labels=2, batch_size=2,
                                                train_windows=[[-1.5, -0.5, -0.25, 0.25], [0.5, 2.0, -0.25, 0.25]], **q)),
         "mbl": (lambda: MBLClassifier(L=8, region_size=4, hidden=[8], optimizer="adam", lr=1e-3),
@@ -110,8 +110,10 @@ def _weights_hash(model) -> str:
     return h.hexdigest()
 
 
-def _trainer(world: int, gan: bool, callbacks=()) -> pl.Trainer:
-    strategy = "auto" if world == 1 else "ddp_find_unused_parameters_true" if gan else "ddp"
+def _trainer(world: int, model, callbacks=()) -> pl.Trainer:
+    from zoo.cli import ddp_strategy_for  # what `zoo fit --trainer.strategy ddp` picks for this model
+
+    strategy = "auto" if world == 1 else ddp_strategy_for(type(model), "ddp")
     return pl.Trainer(accelerator="cpu", devices=world, strategy=strategy, max_epochs=1,
                       limit_train_batches=TRAIN_BATCHES, num_sanity_val_steps=0, logger=False,
                       enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
@@ -142,14 +144,14 @@ def run(mode: str, out: Path, only: list[str] | None = None) -> None:
         if mode == "ddp":
             init_hash = _weights_hash(model)
             counter = _StepCounter()
-            trainer = _trainer(world, name in GANS, [counter])
+            trainer = _trainer(world, model, [counter])
             trainer.fit(model, datamodule=dm)
             result.update(steps=counter.steps, init_hash=init_hash, fit_metrics=sorted(trainer.callback_metrics))
             if rank == 0:
                 torch.save(model.state_dict(), out / f"{name}.pt")
         else:
             model.load_state_dict(torch.load(out / f"{name}.pt", weights_only=True))
-            trainer = _trainer(1, name in GANS)
+            trainer = _trainer(1, model)
         result.update(_evaluate(trainer, model, dm, records))
         result["weights_hash"] = _weights_hash(model)
         if mode == "ref":

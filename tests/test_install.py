@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -31,8 +32,12 @@ def installed(tmp_path_factory):
     """(python, zoo command, a working folder outside the checkout) of a fresh venv holding only our wheel."""
     root = tmp_path_factory.mktemp("install")
     wheels = root / "wheels"
+    # build from a copy: setuptools writes build/ and *.egg-info into the source folder, which is the checkout
+    src = root / "src"
+    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(".git", ".venv", "runs", "build", "*.egg-info",
+                                                              "__pycache__", "reports", "benchmarks", "tests"))
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                        str(wheels), str(REPO)], capture_output=True, text=True, timeout=300, cwd=root)
+                        str(wheels), str(src)], capture_output=True, text=True, timeout=300, cwd=root)
     assert r.returncode == 0, r.stderr[-3000:]
     (wheel,) = wheels.glob("physics_zoo-*.whl")
     env_dir = root / "venv"

@@ -51,7 +51,7 @@ class StallInEpoch2(Callback):
 
 def fit(ckdir, ckpt_path=None, stall=False):
     pl.seed_everything(0, workers=True)
-    model = IsingCNN(L=4, task="classify", reducing_filters=8, nonreducing_filters=4, fc_width=32,
+    model = IsingCNN(L=4, reducing_filters=8, nonreducing_filters=4, fc_width=32,
                      optimizer="adam", lr=3e-3, lr_schedule="cosine", padding="circular")
     dm = IsingDataModule(L=4, n_samples=600, shard_size=10, eval_on="all", val_fraction=0.0, test_fraction=0.0,
                          batch_size=32, progress=False, gen_workers=1)
@@ -137,7 +137,7 @@ def _tiny_config(path: Path) -> Path:
                                   {"class_path": "pytorch_lightning.callbacks.ModelCheckpoint",
                                    "init_args": {"filename": "best", "monitor": "val/energy_median_abs_error"}}]},
         "model": {"class_path": "zoo.ising_cnn.IsingCNN",
-                  "init_args": {"task": "classify", "reducing_filters": 8, "nonreducing_filters": 8, "fc_width": 64,
+                  "init_args": {"reducing_filters": 8, "nonreducing_filters": 8, "fc_width": 64,
                                 "optimizer": "adam", "lr": 0.005, "lr_schedule": "cosine", "padding": "circular"}},
         "data": {"class_path": "datamodules.ising.IsingDataModule",
                  "init_args": {"L": 4, "sampling": "targeted", "n_samples": 3000, "shard_size": 50, "eval_on": "all",

@@ -96,7 +96,7 @@ def test_zoo_fit_ckpt_path_refuses(evil, tmp_path, zoo_cmd, subprocess_env):
         "trainer": {"max_epochs": 1, "logger": False, "enable_progress_bar": False, "enable_model_summary": False,
                     "default_root_dir": str(tmp_path / "run")},
         "model": {"class_path": "zoo.ising_cnn.IsingCNN",
-                  "init_args": {"task": "classify", "reducing_filters": 4, "nonreducing_filters": 4, "fc_width": 8}},
+                  "init_args": {"reducing_filters": 4, "nonreducing_filters": 4, "fc_width": 8}},
         "data": {"class_path": "datamodules.ising.IsingDataModule",
                  "init_args": {"L": 4, "n_samples": 200, "shard_size": 50, "eval_on": "all", "val_fraction": 0.0,
                                "test_fraction": 0.0, "batch_size": 64, "progress": False, "gen_workers": 1}}}))

@@ -147,3 +147,17 @@ def test_reproduce_quick_never_replaces_the_full_report():
     assert reports_dir() == REPO / "reports"
     assert reports_dir(quick=True) == REPO / "reports" / "quick"
     assert "reports/quick/" in (REPO / ".gitignore").read_text().split()
+
+
+def test_gans_get_the_ddp_strategy_they_need():
+    """`--trainer.strategy ddp` on a GAN would stop at DDP's unused-parameter check (tests/test_ddp.py trains every
+    family, the GANs with the strategy chosen here)."""
+    from zoo.ntk_gan import ParticleGAN
+    from zoo.rugan import RUGAN
+
+    for gan in (RUGAN, ParticleGAN):
+        assert cli.ddp_strategy_for(gan, "ddp") == "ddp_find_unused_parameters_true"
+        assert cli.ddp_strategy_for(gan, "auto") == "auto"
+    from zoo.ising_cnn import IsingCNN
+
+    assert cli.ddp_strategy_for(IsingCNN, "ddp") == "ddp"

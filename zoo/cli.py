@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import inspect
-import pickle
 import sys
+from pathlib import Path
 
 LIGHTNING_VERBS = ("fit", "validate", "test", "predict")
 
@@ -53,6 +53,14 @@ def first_cause(message: str) -> str:
     return f"{path}: {cause}" if path else cause
 
 
+def ddp_strategy_for(model_cls: type, strategy):
+    """GANs step one network per backward pass, so plain DDP's reducer stops at "parameters that were not used":
+    a model that says so (`ddp_find_unused_parameters = True`) gets the DDP variant that allows it."""
+    if strategy == "ddp" and getattr(model_cls, "ddp_find_unused_parameters", False):
+        return "ddp_find_unused_parameters_true"
+    return strategy
+
+
 def lightning_main(args: list[str]) -> None:
     from pytorch_lightning.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
@@ -97,11 +105,34 @@ def lightning_main(args: list[str]) -> None:
                     sys.exit("zoo: error: --weights_only false would unpickle code from the checkpoint; the zoo "
                              "refuses it (its checkpoints load with weights_only=True)")
                 self.config[sub]["weights_only"] = True
+            ckpt_path = self.config[sub].get("ckpt_path") if sub else None
+            if not (ckpt_path and Path(ckpt_path).is_file()):
+                return
+            from zoo.hub import checkpoint_class, class_path, load_lightning_checkpoint
+
             try:
-                super()._parse_ckpt_path()
-            except pickle.UnpicklingError as e:
-                sys.exit(f"zoo: error: --ckpt_path {self.config[sub].get('ckpt_path')} holds pickled objects that a "
-                         f"weights-only load refuses (it could run code); not loaded. {str(e).splitlines()[0]}")
+                ckpt = load_lightning_checkpoint(ckpt_path)
+            except ValueError as e:
+                sys.exit(f"zoo: error: --ckpt_path {e}")
+            # as Lightning's own _parse_ckpt_path (the checkpoint's hyperparameters build the model), except that a
+            # checkpoint from before a model's variants became classes (MBL's kind, RUGAN's labels, ...) is mapped
+            # to the class and arguments of today (the model's from_legacy_args)
+            hparams = dict(ckpt.get("hyper_parameters", {}))
+            hparams.pop("_instantiator", None)
+            if not hparams:
+                return
+            if "_class_path" in hparams:
+                path = hparams.pop("_class_path")
+                try:
+                    cls, args = checkpoint_class(path, hparams)
+                except ValueError as e:
+                    sys.exit(f"zoo: error: --ckpt_path {ckpt_path}: {e}")
+                hparams = {"class_path": class_path(cls) if cls else path, "dict_kwargs": args}
+            try:
+                self.config = self.parser.parse_object({sub: {"model": hparams}}, self.config)
+            except SystemExit:
+                sys.stderr.write("Parsing of ckpt_path hyperparameters failed!\n")
+                raise
 
         def before_instantiate_classes(self) -> None:
             # Data facts flow from the DataModule to the model instead of being repeated in configs.
@@ -123,11 +154,11 @@ def lightning_main(args: list[str]) -> None:
             from zoo.runs import before_instantiate
 
             before_instantiate(cfg, self.subcommand)
-            # GANs step one network per backward pass: plain DDP would fail with "parameters that were not used"
-            if cfg.trainer.get("strategy") == "ddp" and getattr(model_cls, "ddp_find_unused_parameters", False):
-                cfg.trainer.strategy = "ddp_find_unused_parameters_true"
-                print(f"zoo: {model_cls.__name__} trains with strategy 'ddp_find_unused_parameters_true' (each step "
-                      "updates one of its networks)", file=sys.stderr)
+            strategy = ddp_strategy_for(model_cls, cfg.trainer.get("strategy"))
+            if strategy != cfg.trainer.get("strategy"):
+                cfg.trainer.strategy = strategy
+                print(f"zoo: {model_cls.__name__} trains with strategy {strategy!r} (each step updates one of its "
+                      "networks)", file=sys.stderr)
 
         def before_fit(self) -> None:
             # Lightning 2.6's ModelCheckpoint still writes last.ckpt in on_train_end under fast_dev_run:

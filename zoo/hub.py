@@ -148,13 +148,18 @@ def card_class(card: dict) -> tuple[type, dict]:
 
     name, init_args = card.get("name", "?"), dict(card["init_args"])
     path = card.get("class_path")
-    if path is None:
-        cls = get_model_class(card["model"])
-        legacy = getattr(cls, "from_legacy_args", None)
-        return legacy(init_args) if legacy else (cls, init_args)
+    default = get_model_class(card["model"])
+    legacy = getattr(default, "from_legacy_args", None)
+    if legacy is not None:
+        legacy_cls, legacy_args = legacy(dict(init_args))
+        # an old card or checkpoint still carries the switch argument that picked a class inside one model (MBL's
+        # kind, Ising's task, ...): that argument decides, whatever the old single class's path says
+        if path is None or legacy_args != init_args:
+            return legacy_cls, legacy_args
+    elif path is None:
+        return default, init_args
     if not isinstance(path, str) or not path.startswith("zoo.") or path.count(".") < 2:
         raise ValueError(f"card of {name!r}: class_path must name a class in a zoo module; got {path!r}")
-    get_model_class(card["model"])  # imports the model's module, which registers its classes
     try:
         cls = import_class(path)
     except (ImportError, AttributeError) as e:
@@ -162,6 +167,24 @@ def card_class(card: dict) -> tuple[type, dict]:
     if not (isinstance(cls, type) and issubclass(cls, ZooTask) and cls.registry_name == card["model"]):
         raise ValueError(f"card of {name!r}: class_path {path!r} is not a model of {card['model']!r}")
     return cls, init_args
+
+
+def checkpoint_class(path: str, init_args: dict) -> tuple[type | None, dict]:
+    """The class and init args to rebuild a Lightning checkpoint's model from its `_class_path` and hyperparameters,
+    with old switch arguments mapped to today's classes (card_class).  A path outside the zoo is left to Lightning
+    (None): its parser accepts only subclasses of the zoo's base task."""
+    from .base import ZooTask
+    from .registry import import_class
+
+    if not (isinstance(path, str) and path.startswith("zoo.")):
+        return None, init_args
+    try:
+        cls = import_class(path)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"the checkpoint's class {path!r} cannot be imported ({e})") from None
+    if not (isinstance(cls, type) and issubclass(cls, ZooTask)):
+        raise ValueError(f"the checkpoint's class {path!r} is not a zoo model")
+    return card_class({"name": path, "model": cls.registry_name, "class_path": path, "init_args": init_args})
 
 
 def class_path(cls: type) -> str:
@@ -270,11 +293,8 @@ def publish(ckpt: str, name: str, config: str | None = None, metrics: list | Non
     # the one the card must name (a variant class of the model, not necessarily its default)
     hp = state["hyper_parameters"]
     init_args = {k: v for k, v in hp.items() if not k.startswith("_")}
-    if hp.get("_class_path"):
-        cls, init_args = card_class({"name": name, "model": model_name, "class_path": hp["_class_path"],
-                                     "init_args": init_args})
-    elif hasattr(cls, "from_legacy_args"):
-        cls, init_args = cls.from_legacy_args(init_args)
+    cls, init_args = card_class({"name": name, "model": model_name, "class_path": hp.get("_class_path"),
+                                 "init_args": init_args})
     model = cls(**init_args)
     model.load_state_dict(state["state_dict"])
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from zoo.ising_cnn import IsingCNN
 
 torch.set_num_threads(1)
 
-TINY = dict(L=4, task="classify", reducing_filters=8, nonreducing_filters=4, fc_width=32, optimizer="adam",
+TINY = dict(L=4, reducing_filters=8, nonreducing_filters=4, fc_width=32, optimizer="adam",
             lr=1e-2, padding="circular")
 DATA = dict(L=4, n_samples=300, shard_size=10, eval_on="all", val_fraction=0.0, test_fraction=0.0, batch_size=32,
             progress=False, gen_workers=1)
@@ -72,7 +72,7 @@ def test_publish_list_card_load(published, tmp_path):
     assert CARD_FIELDS <= set(card)
     assert card["name"] == "ising_cnn/tiny" and card["model"] == "ising_cnn"
     assert card["init_args"] == {**dict(original.hparams)}
-    assert all(isinstance(v, (int, float, str, bool, list)) for v in card["init_args"].values())
+    assert all(isinstance(v, (int, float, str, bool, list, dict, type(None))) for v in card["init_args"].values())
     assert card["config"] == "configs/ising_cnn/4x4-classify.yaml"
     assert card["dataset"]["recipe_hash"] == IsingDataModule(**DATA).cache.hash
     assert card["paper"][0]["value"] == 0.9988
@@ -225,7 +225,7 @@ def test_lightning_checkpoint_loads_weights_only(trained_ckpt):
     state = hub.load_lightning_checkpoint(ckpt)  # torch.load(weights_only=True) must succeed
     assert state["global_step"] == 1
     hp = state["hyper_parameters"]
-    assert all(isinstance(v, (int, float, str, bool)) for v in hp.values()), hp
+    assert all(isinstance(v, (int, float, str, bool, type(None))) for v in hp.values()), hp  # JSON, no objects
     assert {k: hp[k] for k in TINY} == TINY
     for k, v in model.state_dict().items():
         assert torch.equal(state["state_dict"][k], v)
@@ -293,3 +293,32 @@ def test_published_table_round_trip_and_checksum(tmp_path, monkeypatch, capsys):
         zoo.load_pretrained("ising_cnn/sweep-x")
     with pytest.raises(ValueError, match="model/variant"):
         hub.publish_table("ising_cnn", {"mc": mc}, settings={})
+
+
+# --------------------------------------------------------------------------- cards name their class
+def _card(**kw) -> dict:
+    return {"name": "ising_cnn/x", "model": "ising_cnn", "init_args": {"L": 4}, **kw}
+
+
+def test_card_names_its_class(published):
+    card = zoo.get_card("ising_cnn/tiny")
+    assert card["class_path"] == "zoo.ising_cnn.IsingCNN"
+    cls, args = hub.card_class(card)
+    assert cls is IsingCNN and args == card["init_args"]
+
+
+@pytest.mark.parametrize("path, why", [
+    ("os.system", "class in a zoo module"),                  # a card must not name arbitrary code ...
+    ("builtins.eval", "class in a zoo module"),
+    ("zoo.hub.publish", "not a model of 'ising_cnn'"),       # ... nor a zoo function ...
+    ("zoo.rugan.RUGAN", "not a model of 'ising_cnn'"),       # ... nor another paper's model
+    ("zoo.ising_cnn.Nope", "cannot be imported"),
+])
+def test_card_class_refuses_what_is_not_the_cards_model(path, why):
+    with pytest.raises(ValueError, match=why):
+        hub.card_class(_card(class_path=path))
+
+
+def test_card_without_class_path_uses_the_registry():
+    cls, args = hub.card_class(_card())
+    assert cls is IsingCNN and args == {"L": 4}
