@@ -1,8 +1,8 @@
 """Decorrelated Ising configurations per second: RUGAN sampling vs single-spin Metropolis, same L and T.
 
-Issue 5 "Speed": L = 64 and 256, at T_c and away from it (T = 3.0).  Each GAN sample is independent
-(fresh latent), so its rate is samples/s.  For Metropolis (checkerboard numba kernel of
-datamodules/physics/ising.py) the rate is sweeps/s / (2 tau_int), with tau_int the integrated
+Our speed check (ours, not a number of Casert et al., arXiv:2002.07055): L = 64 and 256, at T_c and away from it
+(T = 3.0).  Each GAN sample is independent (fresh latent), so its rate is samples/s.  For Metropolis
+(checkerboard numba kernel of datamodules/physics/ising.py) the rate is sweeps/s / (2 tau_int), with tau_int the integrated
 autocorrelation time of |m| (in sweeps, Sokal's automatic window, c = 6) measured in the same run.
 At T_c the Metropolis run is lengthened (doubling, within a time budget per size) until it spans
 50 tau_int; tau is measured at L = 16, 32, 64 (and 128), the dynamic exponent z is fitted to those

@@ -7,7 +7,9 @@ from torchmetrics.utilities import dim_zero_cat
 
 
 class MedianAbsoluteError(Metric):
-    """Median |pred - target|: what the thesis papers call "MAE" (spec: things easy to get wrong #1).
+    """Median |pred - target|: what the Mills papers call "MAE" (defined as the median absolute error in Mills,
+    Spanner & Tamblyn, PRA 96, 042113 (2017), Sec. III (thesis L1384), and in the EDNN paper, Chem. Sci. 10, 4129
+    (2019) (thesis L1812)); models log median_abs_error and mean_abs_error under those unambiguous names.
 
     Under DDP the per-sample errors of all ranks are gathered (`dist_reduce_fx="cat"`) and ONE median is
     taken over the union: a mean of per-rank medians is not the median."""
