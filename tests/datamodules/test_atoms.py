@@ -169,7 +169,9 @@ def test_pretrained_beats_a_constant_on_fresh_sheets(name, tmp_path):
     from zoo.evaluation.ednn import error_summary, predict_splits
 
     model = zoo.load_pretrained(name)
-    assert model.is_atoms and "median_abs_error_per_area_16x" in {m["name"] for m in model.card["metrics"]}
+    from zoo.ednn import AtomsEDNN
+
+    assert isinstance(model, AtomsEDNN) and "median_abs_error_per_area_16x" in {m["name"] for m in model.card["metrics"]}
     args = {**model.card["dataset"]["init_args"], "seed": 4242, "n_train": 1, "n_val": 1, "n_test": 24,
             "transfer": [2], "n_transfer": [8], "progress": False, "gen_workers": 1, "data_dir": str(tmp_path)}
     dm = AtomsDataModule(**args)

@@ -27,11 +27,10 @@ def pre(name):
 
 
 @functools.lru_cache(maxsize=None)
-def tiny_ising(L=8, task="classify"):
+def tiny_ising(L=8):
     from zoo.ising_cnn import IsingCNN
 
-    return IsingCNN(L=L, task=task, input_size=max(8, L), reducing_filters=4, nonreducing_filters=2,
-                    fc_width=8).eval()
+    return IsingCNN(L=L, input_size=max(8, L), reducing_filters=4, nonreducing_filters=2, fc_width=8).eval()
 
 
 @functools.lru_cache(maxsize=None)
