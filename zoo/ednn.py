@@ -25,7 +25,7 @@ from torch import nn
 from . import validation
 from .base import SupervisedTask
 from .ednn_nets import EDNN, AtomsTileCNN, CountTileCNN, IsingTileMLP
-from .metrics import MedianAbsoluteError
+from .metrics import regression_metrics
 from .registry import register_model
 
 # initial per-pixel energy of the atoms tile net: about the mean label per pixel of the PROXY data
@@ -90,8 +90,7 @@ class EDNNTask(SupervisedTask):
         self.loss_fn = nn.MSELoss()
 
     def configure_metrics(self) -> None:
-        make = lambda: torchmetrics.MetricCollection({  # noqa: E731
-            "median_abs_error": MedianAbsoluteError(), "mean_abs_error": torchmetrics.MeanAbsoluteError()})
+        make = regression_metrics
         self.val_metrics = make().clone(prefix="val/")
         self.test_metrics = make().clone(prefix="test/")
 

@@ -20,7 +20,7 @@ from datamodules.physics import ising
 from . import validation as V
 from .base import SupervisedTask
 from .layers import reducing_stack
-from .metrics import MedianAbsoluteError
+from .metrics import MedianAbsoluteError, regression_metrics
 from .registry import register_model
 
 REGRESSION_LABELS = ("energy", "magnetization")
@@ -250,8 +250,7 @@ class IsingCNNRegressor(IsingCNNBase):
         self.loss_fn = nn.MSELoss()
 
     def configure_metrics(self) -> None:
-        make = torchmetrics.MetricCollection({"median_abs_error": MedianAbsoluteError(),
-                                              "mean_abs_error": torchmetrics.MeanAbsoluteError()})
+        make = regression_metrics()
         self.val_metrics = make.clone(prefix="val/")
         self.test_metrics = make.clone(prefix="test/")
 

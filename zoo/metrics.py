@@ -52,3 +52,11 @@ class GatheredRows(Metric):
         if isinstance(rows, list):  # one process (after a DDP sync torchmetrics hands back one tensor)
             rows = dim_zero_cat(rows) if rows else torch.zeros(0, device=self.device, dtype=torch.float64)
         return rows
+
+
+def regression_metrics():
+    """The regression models' validation/test metrics: median and mean absolute error (both named; see above)."""
+    import torchmetrics
+
+    return torchmetrics.MetricCollection({"median_abs_error": MedianAbsoluteError(),
+                                          "mean_abs_error": torchmetrics.MeanAbsoluteError()})

@@ -20,7 +20,7 @@ from datamodules.physics import schrodinger as S
 from . import validation
 from .base import SupervisedTask
 from .layers import reducing_stack
-from .metrics import MedianAbsoluteError
+from .metrics import regression_metrics
 from .registry import register_model
 
 LABELS = ("e0", "e1", "kinetic")
@@ -86,8 +86,7 @@ class SchrodingerCNN(SupervisedTask):
         self.loss_fn = nn.MSELoss()
 
     def configure_metrics(self) -> None:
-        make = torchmetrics.MetricCollection({"median_abs_error": MedianAbsoluteError(),
-                                              "mean_abs_error": torchmetrics.MeanAbsoluteError()})
+        make = regression_metrics()
         self.val_metrics = make.clone(prefix="val/")
         self.test_metrics = make.clone(prefix="test/")
 
