@@ -322,3 +322,21 @@ def test_card_class_refuses_what_is_not_the_cards_model(path, why):
 def test_card_without_class_path_uses_the_registry():
     cls, args = hub.card_class(_card())
     assert cls is IsingCNN and args == {"L": 4}
+
+
+def test_every_published_card_names_the_class_its_config_trains():
+    """A card's class_path is the class `zoo fit --config <its config>` builds (so republishing makes it again)."""
+    import json
+
+    import yaml
+
+    from zoo.paths import resolve_config
+
+    cards = [json.loads(p.read_text()) for p in sorted(hub.checkpoints_root().glob("*/*.json"))]
+    models = [c for c in cards if c.get("kind") != "table"]
+    assert len(models) >= 30
+    for card in models:
+        cls, _ = hub.card_class(card)
+        assert hub.class_path(cls) == card["class_path"], card["name"]
+        cfg = yaml.safe_load(open(resolve_config(card["config"])))
+        assert cfg["model"]["class_path"] == card["class_path"], card["name"]
