@@ -307,14 +307,133 @@ def entanglement_energies(p, floor: float = 1e-12) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------- one grid point
+def _block_eigvals_and_tridiagonal(A: np.ndarray):
+    """The steps of LAPACK dsyevd (what np.linalg.eigh runs) before its back-transform: Householder
+    tridiagonalization (dsytrd, lower triangle, as numpy's UPLO='L') and divide and conquer on the tridiagonal
+    (dstedc via dstevd, with vectors: its eigenvalues, unlike dsterf's, are bit-identical to eigh's).
+
+    Returns (w ascending, Z tridiagonal eigenvectors, reflectors, tau)."""
+    from scipy.linalg import lapack
+
+    n = A.shape[0]
+    # dsyevd's own workspace split (LAPACK dsyevd: LWMIN = 1 + 6n + 2n^2, dsytrd gets LWORK - 2n), so dsytrd
+    # picks the same block size as inside eigh
+    lwork = max(1 + 6 * n + 2 * n * n, 2 * n + 32 * n)
+    c, d, e, tau, info = lapack.dsytrd(A, lower=1, lwork=lwork - 2 * n)
+    if info:
+        raise np.linalg.LinAlgError(f"dsytrd failed (info={info})")
+    w, Z, info = lapack.dstevd(d, e)
+    if info:
+        raise np.linalg.LinAlgError(f"dstedc did not converge (info={info})")
+    return w, Z, c, tau
+
+
+def _back_transform(c: np.ndarray, tau: np.ndarray, Zc: np.ndarray) -> np.ndarray:
+    """Q @ Zc for the tridiagonalization Q of `c` (dormtr with uplo 'L' = dormqr on rows 2..n), only the
+    columns Zc: 2 n^2 k flops instead of eigh's 2 n^3."""
+    from scipy.linalg import lapack
+
+    X = np.asfortranarray(Zc)
+    if X.shape[0] > 1 and X.shape[1]:
+        X[1:], _, info = lapack.dormqr("L", "N", c[1:, :-1], tau, X[1:], lwork=max(1, 64 * X.shape[1]))
+        if info:
+            raise np.linalg.LinAlgError(f"dormqr failed (info={info})")
+    return X
+
+
+def _chosen_states(Hp: np.ndarray, Hm: np.ndarray, k: int, pick, vectors: str):
+    """Parity-resolved states of one realization (sector blocks Hp, Hm from `parity_blocks`) at positions
+    pick(M) of the trimmed, merged spectrum.
+
+    Selection exactly as `eigenstates`: both sectors' eigenvalues, merged by a stable argsort of
+    [E_+, E_-], the lowest and highest k cut, then the positions `pick(M)` (the random draw only depends on M).
+    Only the chosen eigenvectors are mapped to the full basis (eigenstates copies all 2^L of them).
+    vectors='exact': np.linalg.eigh per sector, bit-identical to `eigenstates` (same calls on the same blocks);
+    'chosen': the eigenvalues from the same dsytrd + dstedc as eigh (bit-identical, so the same selection), and
+    only the chosen columns back-transformed (their last bits may differ from eigh's full back-transform)."""
+    half = Hp.shape[0]
+    parts = [np.linalg.eigh(H) if vectors == "exact" else _block_eigvals_and_tridiagonal(H) for H in (Hp, Hm)]
+    E = np.concatenate([parts[0][0], parts[1][0]])
+    order = np.argsort(E, kind="stable")[k:2 * half - k]
+    idx = pick(len(order))
+    src = order[idx]  # < half: sector +, else sector - (column src - half)
+    psi = np.empty((len(idx), 2 * half))
+    par = np.where(src < half, 1, -1).astype(np.int8)
+    for s, (lo, sign) in enumerate(((0, 1), (half, -1))):
+        sel = np.flatnonzero((src >= lo) & (src < lo + half))
+        if not len(sel):
+            continue
+        cols = src[sel] - lo
+        if vectors == "exact":
+            u = parts[s][1][:, cols]
+        else:
+            _, Z, c, tau = parts[s]
+            u = _back_transform(c, tau, Z[:, cols])
+        psi[sel] = sector_to_full(u.T, sign)
+    return psi, par, idx
+
+
 def point_states(L: int, delta: float, lam: float, n_realizations: int, seeds, states_per_realization: int | None,
                  region=None, resolve_parity: bool = True, trim: float = 0.1,
-                 mean_convention: str = "arithmetic", max_chunk_bytes: float = 1.5e9) -> dict:
+                 mean_convention: str = "arithmetic", max_chunk_bytes: float = 1.5e9,
+                 vectors: str = "exact") -> dict:
     """Spectra of kept eigenstates at one (Delta, lambda): realization r uses `seeds[r]` (a SeedSequence) to draw
     its couplings and then which `states_per_realization` of its kept states to keep (None: all, in energy order).
 
+    vectors (parity-resolved only; not part of any dataset recipe): 'exact' (default) gives the bytes of the
+    all-eigenvectors path (`_point_states_all_vectors`), diagonalizing each sector by eigh but building only the
+    chosen states; 'chosen' back-transforms only the chosen eigenvectors (same selection, spectra equal to ~1e-13
+    but not bit for bit: use it where no stored dataset must be reproduced).
+
     Returns spectra (n, 2^|A|) float32 descending, entropy (n,) float32, realization (n,) int32,
     parity (n,) int8, energy_density (n,) float32 (position in the realization's spectrum, 0 = ground)."""
+    if vectors not in ("exact", "chosen"):
+        raise ValueError(f"vectors must be 'exact' or 'chosen'; got {vectors!r}")
+    if not resolve_parity or states_per_realization is None:
+        # all kept states (or the full-eigh artifact path): every eigenvector is used anyway
+        return _point_states_all_vectors(L, delta, lam, n_realizations, seeds, states_per_realization, region,
+                                         resolve_parity, trim, mean_convention, max_chunk_bytes)
+    if n_realizations < 1 or len(seeds) != n_realizations:
+        raise ValueError(f"need n_realizations >= 1 seeds; got {n_realizations} and {len(seeds)} seeds")
+    L = check_chain(L)
+    rngs = [np.random.default_rng(s) for s in seeds]
+    draws = [sample_couplings(L, delta, lam, g, 1, mean_convention) for g in rngs]  # all couplings first, as before
+    J = np.concatenate([d["J"] for d in draws])
+    h = np.concatenate([d["h"] for d in draws])
+    k = trim_count(2 ** L, trim)
+    # The sector blocks are built for the same chunks of realizations as `_point_states_all_vectors`: their
+    # diagonals come from one (R, L-1) @ (L-1, 2^(L-1)) product whose last bits depend on R (BLAS gemv for R = 1,
+    # gemm otherwise), and the stored bytes must not change.  Two blocks per realization: 4^L / 2 doubles.
+    chunk = max(1, int(max_chunk_bytes // (4 * 8 * 4 ** L)))
+    spectra, par, idx = [], [], []
+    for lo in range(0, n_realizations, chunk):
+        sl = slice(lo, min(lo + chunk, n_realizations))
+        Hp, Hm = parity_blocks(L, J[sl], h[sl], draws[0]["lam_h"], draws[0]["lam_J"])
+        for r, g in enumerate(rngs[sl]):
+            def pick(M, g=g):  # the draw of `_point_states_all_vectors`, from the same stream at the same point
+                if states_per_realization >= M:
+                    return np.arange(M)
+                return np.sort(g.choice(M, states_per_realization, replace=False))
+            psi, p, i = _chosen_states(Hp[r], Hm[r], k, pick, vectors)
+            spectra.append(rdm_spectrum(psi, L, region))
+            par.append(p)
+            idx.append(i)
+        del Hp, Hm
+    spectra, par, idx = np.stack(spectra), np.stack(par), np.stack(idx)
+    n_keep = idx.shape[1]
+    return {"spectra": spectra.reshape(-1, spectra.shape[-1]).astype(np.float32),
+            "entropy": entanglement_entropy(spectra).reshape(-1).astype(np.float32),
+            "realization": np.repeat(np.arange(n_realizations, dtype=np.int32), n_keep),
+            "parity": par.reshape(-1).astype(np.int8),
+            "energy_index": ((idx + k) / (2 ** L - 1)).reshape(-1).astype(np.float32)}
+
+
+def _point_states_all_vectors(L: int, delta: float, lam: float, n_realizations: int, seeds,
+                              states_per_realization: int | None, region=None, resolve_parity: bool = True,
+                              trim: float = 0.1, mean_convention: str = "arithmetic",
+                              max_chunk_bytes: float = 1.5e9) -> dict:
+    """`point_states` through `eigenstates` (every eigenvector in the full basis): the path the published
+    datasets were generated with, kept as the reference and for states_per_realization=None / resolve_parity=False."""
     if n_realizations < 1 or len(seeds) != n_realizations:
         raise ValueError(f"need n_realizations >= 1 seeds; got {n_realizations} and {len(seeds)} seeds")
     rngs = [np.random.default_rng(s) for s in seeds]

@@ -10,6 +10,16 @@ from scipy.spatial.distance import jensenshannon
 from datamodules.physics import spin_chain as sc
 
 
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    """numpy's and scipy's OpenBLAS each keep a spinning thread pool; on 2 shared cores, with 2 test workers, the
+    two pools starve each other (an L = 10 case took 60 s instead of 1 s).  Results do not depend on this."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
 def _draw(L, delta=0.3, lam=0.7, seed=0, n=1):
     return sc.sample_couplings(L, delta, lam, np.random.default_rng(seed), n=n)
 
@@ -239,3 +249,79 @@ def test_point_states_do_not_depend_on_the_realization_chunk():
         one_by_one = sc.point_states(6, 0.3, 0.7, 5, seeds, per, max_chunk_bytes=1, **kw)
         for key in whole:
             np.testing.assert_array_equal(whole[key], one_by_one[key])
+
+
+# ----------------------------------------------------------------------------- only the chosen eigenvectors
+@pytest.mark.parametrize("L", [5, 7, 10])
+def test_block_eigenvalues_bit_identical_to_eigh(L):
+    """The chosen-vectors path selects states by the eigenvalues of dsytrd + dstedc; they must be eigh's to the
+    last bit, else cat doublets split below double precision (deep spin glass) could swap order and parity.
+    L = 7 (2^6 = 64) is where dsyevd's workspace shrinks dsytrd's and dormqr's block sizes."""
+    d = _draw(L, delta=3.0, lam=0.1, seed=L)
+    for H in sc.parity_blocks(L, d["J"], d["h"], d["lam_h"], d["lam_J"]):
+        w0, V0 = np.linalg.eigh(H[0])
+        w, Z, c, tau = sc._block_eigvals_and_tridiagonal(H[0])
+        np.testing.assert_array_equal(w, w0)
+        cols = np.array([0, 3, len(w) // 2, len(w) - 1])
+        X = sc._back_transform(c, tau, Z[:, cols])
+        # the same eigenvectors, sign included (D&C's Z back-transformed), to rounding
+        np.testing.assert_allclose(X, V0[:, cols], atol=1e-13)
+
+
+# thermal, MBL, and a deep spin glass at lambda = 0 (cat doublets degenerate to machine precision)
+_POINTS = [(0.0, 1.0), (-0.8, 0.2), (0.8, 0.2), (3.0, 0.0)]
+
+
+@pytest.mark.parametrize("L,R,per", [(8, 3, 20), (10, 2, 13)])
+def test_chosen_states_equal_the_all_eigenvectors_path(L, R, per):
+    """Default (vectors='exact'): bit-identical arrays to the path the datasets were made with; 'chosen': the same
+    selection (parity, position, realization) bit for bit and spectra to 1e-10 (in float64, before the cast)."""
+    region = sc.middle_region(L)
+    for j, (delta, lam) in enumerate(_POINTS):
+        seeds = [np.random.SeedSequence([L, j, r]) for r in range(R)]
+        ref = sc._point_states_all_vectors(L, delta, lam, R, seeds, per, region=region)
+        new = sc.point_states(L, delta, lam, R, seeds, per, region=region)
+        fast = sc.point_states(L, delta, lam, R, seeds, per, region=region, vectors="chosen")
+        for key in ref:
+            assert ref[key].dtype == new[key].dtype and ref[key].tobytes() == new[key].tobytes(), key
+        for key in ("realization", "parity", "energy_index"):
+            np.testing.assert_array_equal(fast[key], ref[key])
+        np.testing.assert_allclose(fast["spectra"], ref["spectra"], atol=2e-7)  # float32 storage
+    # float64 spectra of 'chosen' vs all eigenvectors, one realization of the deep spin glass
+    seeds = [np.random.SeedSequence([L, 99, 0])]
+    g = np.random.default_rng(seeds[0])
+    c = sc.sample_couplings(L, 3.0, 0.0, g)
+    k = sc.trim_count(2 ** L, 0.1)
+    _, psi_all, par_all = sc.eigenstates(L, c["J"], c["h"], c["lam_h"], c["lam_J"])
+    pick = lambda M: np.sort(np.random.default_rng(5).choice(M, per, replace=False))  # noqa: E731
+    Hp, Hm = sc.parity_blocks(L, c["J"], c["h"], c["lam_h"], c["lam_J"])
+    psi, par, idx = sc._chosen_states(Hp[0], Hm[0], k, pick, "chosen")
+    np.testing.assert_array_equal(par, par_all[0, idx])
+    np.testing.assert_allclose(sc.rdm_spectrum(psi, L), sc.rdm_spectrum(psi_all[0, idx], L), atol=1e-10)
+
+
+def test_mbl_shard_bytes_unchanged(monkeypatch):
+    """One small grid shard of the MBL dataset (Delta = -3 and +3: paramagnet and spin glass, random kept states)
+    is byte-identical to the all-eigenvectors path; the recipe hash does not involve the ED path."""
+    import tempfile
+
+    from datamodules import mbl
+    from datamodules.cache import recipe_hash
+
+    with tempfile.TemporaryDirectory() as d:
+        dm = mbl.MBLDataModule(L=8, n_delta=2, n_lambda=1, lambda_range=[0.2, 0.2], grid_realizations=2,
+                               states_per_realization=10, train_realizations=0, points_per_shard=5, data_dir=d,
+                               progress=False)
+        key = recipe_hash(dm.recipe())
+        new = dm.shard_fn()(0)
+        monkeypatch.setattr(sc, "point_states", sc._point_states_all_vectors)
+        ref = dm.shard_fn()(0)
+        assert recipe_hash(dm.recipe()) == key
+    assert set(new) == set(ref) and len(ref["spectra"]) == 2 * 2 * 10
+    for name in ref:
+        assert new[name].dtype == ref[name].dtype and new[name].tobytes() == ref[name].tobytes(), name
+
+
+def test_point_states_vectors_argument():
+    with pytest.raises(ValueError, match="vectors"):
+        sc.point_states(6, 0.0, 1.0, 1, [np.random.SeedSequence(0)], 3, vectors="some")
