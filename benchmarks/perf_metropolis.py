@@ -1,11 +1,14 @@
-"""Spin updates per second: our numba Metropolis vs a plain float32 torch checkerboard baseline.
+"""Spin updates per second per core: our numba Metropolis kernels vs a plain float32 torch checkerboard baseline.
 
 Run:  PYTHONPATH=. .venv/bin/python benchmarks/perf_metropolis.py
 
-Both samplers do one Metropolis proposal per site per sweep on the same (C, L, L) shapes at
-T = 2.269, in the same process, interleaved (ours, baseline, ours, baseline, ...), >= 5 repeats;
-the table reports medians. numba is warmed up first so JIT compilation is not timed.
-Threads: torch.set_num_threads(2) for the baseline; numba keeps its default thread count.
+Three samplers do one Metropolis proposal per site per sweep on the same (C, L, L) shapes at
+T = 2.269, in the same process, interleaved (scalar, vectorized, baseline, scalar, ...), 9 repeats;
+the table reports medians and the median of the per-repeat ratios. numba is warmed up first so JIT
+compilation is not timed. "scalar" is metropolis_sweeps' default kernel (one chain at a time),
+"vectorized" is method="vectorized" (all chains at once per site).
+Threads: 1 for all three (numba.set_num_threads(1), torch.set_num_threads(1)): the goal is per core,
+and on 2 cores shared with other jobs a second thread mostly measures the neighbours' load.
 OMP_WAIT_POLICY defaults to PASSIVE here (set before torch/numba load OpenMP): on a 2-core machine
 shared with other jobs, spin-waiting OpenMP workers made the torch baseline 3-10x slower and very
 noisy, which would flatter our ratio. Override it from the environment to measure the other way.
@@ -33,10 +36,12 @@ from datamodules.physics.ising import exact_thermodynamics, metropolis_sweeps, r
 T = 2.269
 BETA = 1.0 / T
 REPEATS = 9
-CASES = [  # name, chains, L, sweeps per timed call (ours, baseline)
-    ("1024 x 16x16", 1024, 16, 400, 80),
-    ("64 x 128x128", 64, 128, 100, 20),
+CASES = [  # name, chains, L, sweeps per timed call (scalar, vectorized, baseline)
+    ("1024 x 16x16", 1024, 16, 100, 600, 15),
+    ("64 x 128x128", 64, 128, 25, 150, 4),
 ]
+GOAL_MUPD_PER_S = 1400.0  # per core
+GOAL_RATIO_OVER_TORCH = 40.0
 
 
 # --------------------------------------------------------------------------- baseline
@@ -83,50 +88,66 @@ def machine_info() -> dict:
 
 
 def main() -> dict:
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
+    numba.set_num_threads(1)
     t_start = time.perf_counter()
     # warm up numba (JIT / cache load) and torch
     w = random_configs(4, 8, seed=0)
-    metropolis_sweeps(w, BETA, 2, seed=0)
+    for method in ("scalar", "vectorized"):
+        metropolis_sweeps(w, BETA, 2, seed=0, method=method)
     torch_checkerboard_sweeps(torch.ones(4, 8, 8), BETA, 2, torch_masks(8), torch.Generator().manual_seed(0))
     results = {
-        "benchmark": "Metropolis spin updates/s: datamodules.physics.ising.metropolis_sweeps (numba, checkerboard) "
-                     "vs a float32 torch checkerboard baseline, same process, interleaved; plus exact 4x4 "
-                     "thermodynamics over 100 temperatures (goal <= 1 s).",
-        "summary": {}, "T": T, "repeats": REPEATS, "machine": machine_info(), "cases": {},
+        "benchmark": "Metropolis spin updates/s per core: datamodules.physics.ising.metropolis_sweeps, default "
+                     "(scalar) and method='vectorized' kernels, vs a float32 torch checkerboard baseline; same "
+                     "process, interleaved, 1 thread each; plus exact 4x4 thermodynamics over 100 temperatures "
+                     "(goal <= 1 s).",
+        "summary": {}, "T": T, "repeats": REPEATS, "goal_Mupd_per_s_per_core": GOAL_MUPD_PER_S,
+        "goal_ratio_over_torch": GOAL_RATIO_OVER_TORCH, "machine": machine_info(), "cases": {},
     }
     try:
         results["machine"]["numba_threading_layer"] = numba.threading_layer()
     except ValueError:
         pass
 
-    for name, C, L, n_ours, n_base in CASES:
-        upd_ours, upd_base = C * L * L * n_ours, C * L * L * n_base
-        spins = random_configs(C, L, seed=1)
+    for name, C, L, n_sc, n_vec, n_base in CASES:
+        spins = {"scalar": random_configs(C, L, seed=1), "vectorized": random_configs(C, L, seed=1)}
+        sweeps = {"scalar": n_sc, "vectorized": n_vec}
         ts = torch.from_numpy(random_configs(C, L, seed=2).astype(np.float32))
         masks = torch_masks(L)
         gen = torch.Generator().manual_seed(0)
         # one untimed call each at the real shape (allocations, caches)
-        metropolis_sweeps(spins, BETA, 1, seed=0)
+        for m in spins:
+            metropolis_sweeps(spins[m], BETA, 1, seed=0, method=m)
         ts = torch_checkerboard_sweeps(ts, BETA, 1, masks, gen)
-        r_ours, r_base = [], []
+        rates = {"scalar": [], "vectorized": [], "baseline": []}
+        load = []
         for rep in range(REPEATS):
-            r_ours.append(upd_ours / timed(lambda: metropolis_sweeps(spins, BETA, n_ours, seed=rep)) / 1e6)
+            load.append(os.getloadavg()[0])
+            for m in ("scalar", "vectorized"):
+                rates[m].append(C * L * L * sweeps[m] / timed(
+                    lambda: metropolis_sweeps(spins[m], BETA, sweeps[m], seed=rep, method=m)) / 1e6)
             holder = {}
-            r_base.append(upd_base / timed(lambda: holder.setdefault("s", torch_checkerboard_sweeps(
+            rates["baseline"].append(C * L * L * n_base / timed(lambda: holder.setdefault("s", torch_checkerboard_sweeps(
                 ts, BETA, n_base, masks, gen))) / 1e6)
             ts = holder["s"]
         # informational only: energy per spin at the end (random start, so 128x128 is still coarsening)
-        e_ours = float(-(spins * (np.roll(spins, 1, -1) + np.roll(spins, 1, -2))).astype(np.float64).sum() / spins.size)
-        e_base = float(-(ts * (torch.roll(ts, 1, -1) + torch.roll(ts, 1, -2))).sum() / ts.numel())
-        med_o, med_b = statistics.median(r_ours), statistics.median(r_base)
+        energies = {m: float(-(x * (np.roll(x, 1, -1) + np.roll(x, 1, -2))).astype(np.float64).sum() / x.size)
+                    for m, x in spins.items()}
+        energies["baseline"] = float(-(ts * (torch.roll(ts, 1, -1) + torch.roll(ts, 1, -2))).sum() / ts.numel())
+        med = {m: statistics.median(v) for m, v in rates.items()}
+
+        def paired(a, b):
+            return statistics.median(x / y for x, y in zip(rates[a], rates[b]))
+
         results["cases"][name] = {
-            "chains": C, "L": L, "sweeps_per_call": {"ours": n_ours, "baseline": n_base},
-            "ours_Mupd_per_s": [round(x, 2) for x in r_ours], "baseline_Mupd_per_s": [round(x, 2) for x in r_base],
-            "ours_median_Mupd_per_s": med_o, "baseline_median_Mupd_per_s": med_b,
-            "ratio_median": med_o / med_b,
-            "ratio_of_paired_runs_median": statistics.median(o / b for o, b in zip(r_ours, r_base)),
-            "energy_per_spin_at_end_informational": {"ours": e_ours, "baseline": e_base},
+            "chains": C, "L": L, "sweeps_per_call": {"scalar": n_sc, "vectorized": n_vec, "baseline": n_base},
+            **{f"{m}_Mupd_per_s": [round(x, 2) for x in v] for m, v in rates.items()},
+            **{f"{m}_median_Mupd_per_s": v for m, v in med.items()},
+            "ratio_vectorized_over_scalar_paired_median": paired("vectorized", "scalar"),
+            "ratio_vectorized_over_baseline_paired_median": paired("vectorized", "baseline"),
+            "ratio_scalar_over_baseline_paired_median": paired("scalar", "baseline"),
+            "loadavg_1min_per_repeat": [round(x, 2) for x in load],
+            "energy_per_spin_at_end_informational": energies,
         }
 
     temps = np.linspace(1.0, 4.0, 100)
@@ -137,10 +158,15 @@ def main() -> dict:
         "meets_goal": statistics.median(t_exact) <= 1.0,
     }
     results["total_wall_s"] = time.perf_counter() - t_start
+    summary = {}
+    for name, r in results["cases"].items():  # one row per kernel, in the layout benchmarks/summarize.py reads
+        for m in ("scalar", "vectorized"):
+            summary[f"{name}, {m}"] = {
+                "ours_median_Mupd_per_s": round(r[f"{m}_median_Mupd_per_s"], 1),
+                "baseline_median_Mupd_per_s": round(r["baseline_median_Mupd_per_s"], 1),
+                "ratio_median": round(r[f"ratio_{m}_over_baseline_paired_median"], 2)}
     results["summary"] = {
-        **{name: {"ours_median_Mupd_per_s": round(r["ours_median_Mupd_per_s"], 1),
-                  "baseline_median_Mupd_per_s": round(r["baseline_median_Mupd_per_s"], 1),
-                  "ratio_median": round(r["ratio_median"], 2)} for name, r in results["cases"].items()},
+        **summary,
         "exact_thermodynamics_4x4_100T_median_s": round(statistics.median(t_exact), 4),
         "torch_threads": torch.get_num_threads(), "numba_threads": numba.get_num_threads(),
     }
@@ -152,10 +178,12 @@ def main() -> dict:
 
     print(f"Metropolis at T = {T}, medians of {REPEATS} interleaved runs "
           f"(torch threads {torch.get_num_threads()}, numba threads {numba.get_num_threads()})")
-    print(f"{'case':<16}{'ours M upd/s':>14}{'torch M upd/s':>15}{'ratio':>8}")
+    print(f"{'case':<16}{'scalar':>10}{'vector':>10}{'torch':>10}{'vec/sc':>8}{'vec/torch':>10}{'sc/torch':>9}  load")
     for name, r in results["cases"].items():
-        print(f"{name:<16}{r['ours_median_Mupd_per_s']:>14.1f}{r['baseline_median_Mupd_per_s']:>15.1f}"
-              f"{r['ratio_median']:>7.1f}x")
+        print(f"{name:<16}{r['scalar_median_Mupd_per_s']:>10.1f}{r['vectorized_median_Mupd_per_s']:>10.1f}"
+              f"{r['baseline_median_Mupd_per_s']:>10.1f}{r['ratio_vectorized_over_scalar_paired_median']:>7.1f}x"
+              f"{r['ratio_vectorized_over_baseline_paired_median']:>9.1f}x"
+              f"{r['ratio_scalar_over_baseline_paired_median']:>8.1f}x  {statistics.median(r['loadavg_1min_per_repeat']):.1f}")
     ex = results["exact_thermodynamics_4x4_100T"]
     print(f"exact_thermodynamics 4x4, 100 T: median {ex['median_s']:.3f} s (goal <= 1 s)")
     print(f"total {results['total_wall_s']:.0f} s -> {out}")

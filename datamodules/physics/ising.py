@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -320,39 +321,219 @@ def _metropolis_kernel(spins, betas, n_sweeps, rng, checkerboard, E_rec, M_rec, 
         rng[c] = st
 
 
+# --------------------------------------------------------------------------- Metropolis, vectorized over chains
+# Chains are the innermost (contiguous) axis, so the loop over chains at one lattice site is a plain SIMD loop:
+# spins are uint8 0/1 (sigma = (s + 1) / 2), the two checkerboard sublattices live in separate arrays (an update of
+# one reads only the other, so the compiler can prove the loads and stores independent; with one array LLVM's
+# runtime alias check sent the loop to its scalar fallback), every chain owns a 32-bit xorshift128 stream
+# (Marsaglia, J. Stat. Softw. 8(14), 2003) and acceptance is an integer comparison against a per-chain threshold.
+_P31 = 2.0 ** 31
+
+
+def _threshold31(w: np.ndarray) -> np.ndarray:
+    """round(w 2^31) as uint32, clipped to [0, 2^31]: a 31-bit draw r is accepted when r < threshold, so
+    probability 1 is exact (2^31 > every r), 0 is exact, and any other probability is off by at most 2^-32."""
+    return np.clip(np.rint(np.asarray(w, dtype=np.float64) * _P31), 0, _P31).astype(np.uint32)
+
+
+@njit(inline="always")
+def _vec_run(U, V, X, t4, t8, k, ku, kd, kl, kr, xa, xw, kt, n):
+    """Update n consecutive (site, chain) lanes of sublattice U: U[k + c] with neighbours V[ku + c] ... V[kr + c],
+    xorshift128 words X[xa + c] (oldest, replaced) and X[xw + c] (newest), thresholds t4 / t8[kt + c]."""
+    for c in range(n):
+        sk = U[k + c]
+        e1 = sk ^ V[ku + c]  # 1 where the bond is broken
+        e2 = sk ^ V[kd + c]
+        e3 = sk ^ V[kl + c]
+        e4 = sk ^ V[kr + c]
+        o12 = e1 | e2
+        o34 = e3 | e4
+        ge1 = o12 | o34  # >= 1 broken bond: dE <= 4
+        ge2 = (e1 & e2) | (e3 & e4) | (o12 & o34)  # >= 2 broken: dE <= 0, always accepted
+        a = X[xa + c]
+        w = X[xw + c]
+        t = np.uint32(a ^ np.uint32(a << np.uint32(11)))
+        nw = np.uint32(np.uint32(w ^ np.uint32(w >> np.uint32(19))) ^ np.uint32(t ^ np.uint32(t >> np.uint32(8))))
+        X[xa + c] = nw
+        r = np.uint32(nw >> np.uint32(1))  # 31 bits; the lowest bit of xorshift is the weakest
+        b4 = np.uint8(r < t4[kt + c])  # accept dE = 4
+        b8 = np.uint8(r < t8[kt + c])  # accept dE = 8 (t8 <= t4, so b8 implies b4)
+        U[k + c] = np.uint8(sk ^ (ge2 | (ge1 & b4) | b8))
+
+
+@njit(cache=True, boundscheck=False)
+def _vec_block(A, B, X, t4, t8, L, S, n_sweeps, phase, D_rec, M_rec, every):
+    """Sweeps of one block of S chains. A / B: flat (L, L/2, S) uint8 sublattices ((i + j) even / odd, h = j // 2);
+    X: flat (4, L/2, S) uint32: one xorshift128 stream per (column pair h, chain), its 4 words used as a ring
+    (word phase & 3 is the oldest); t4 / t8: flat (L/2, S).  A whole row of a sublattice is then one contiguous run
+    of L/2 * S lanes (two runs: the column pair whose left or right neighbour wraps around is done apart).
+    Records the number of broken bonds and of up spins every `every` sweeps.  Returns the phase."""
+    H = L // 2
+    uS = np.uint64(S)
+    run = np.uint64(H) * uS
+    uH = np.uint64(H)
+    ph = phase
+    rec = 0
+    for sweep in range(n_sweeps):
+        for parity in range(2):
+            U = A if parity == 0 else B  # sublattice updated now
+            V = B if parity == 0 else A  # its neighbours
+            for i in range(L):
+                row = np.uint64(i) * run
+                rup = np.uint64((i - 1) % L) * run
+                rdn = np.uint64((i + 1) % L) * run
+                xa = np.uint64(ph & 3) * run  # oldest word of every stream, replaced by the new one
+                xw = np.uint64((ph + 3) & 3) * run  # newest word
+                ph += 1
+                last = (uH - np.uint64(1)) * uS
+                if (i + parity) % 2 == 0:  # sites j = 2h: left neighbour (h - 1), wrapping at h = 0
+                    _vec_run(U, V, X, t4, t8, row, rup, rdn, row + last, row, xa, xw, np.uint64(0), uS)
+                    _vec_run(U, V, X, t4, t8, row + uS, rup + uS, rdn + uS, row, row + uS, xa + uS, xw + uS, uS,
+                             run - uS)
+                else:  # sites j = 2h + 1: right neighbour (h + 1), wrapping at h = H - 1
+                    _vec_run(U, V, X, t4, t8, row, rup, rdn, row, row + uS, xa, xw, np.uint64(0), run - uS)
+                    _vec_run(U, V, X, t4, t8, row + last, rup + last, rdn + last, row + last, row, xa + last,
+                             xw + last, last, uS)
+        if every > 0 and (sweep + 1) % every == 0 and rec < D_rec.shape[1]:
+            for i in range(L):
+                row = np.uint64(i) * run
+                rup = np.uint64((i - 1) % L) * run
+                rdn = np.uint64((i + 1) % L) * run
+                for h in range(H):
+                    # every bond joins an A site to a B site: the 4 bonds of all A sites are all 2N bonds
+                    uh = np.uint64(h) * uS
+                    hl = np.uint64((h - 1) % H if i % 2 == 0 else h) * uS
+                    hr = np.uint64(h if i % 2 == 0 else (h + 1) % H) * uS
+                    for c in range(S):
+                        sa = A[row + uh + c]
+                        D_rec[c, rec] += (np.int64(sa ^ B[rup + uh + c]) + np.int64(sa ^ B[rdn + uh + c])
+                                          + np.int64(sa ^ B[row + hl + c]) + np.int64(sa ^ B[row + hr + c]))
+                        M_rec[c, rec] += np.int64(sa) + np.int64(B[row + uh + c])
+            rec += 1
+    return ph
+
+
+@njit(parallel=True, cache=True)
+def _vec_kernel(A, B, X, t4, t8, L, n_sweeps, phase, D_rec, M_rec, every):
+    """Blocks of chains (first axis of every array) on threads: each chain is its own stream, so the result does
+    not depend on the number of threads."""
+    G = A.shape[0]
+    for g in prange(G):
+        _vec_block(A[g].reshape(-1), B[g].reshape(-1), X[g].reshape(-1), t4[g].reshape(-1), t8[g].reshape(-1), L,
+                   A.shape[3], n_sweeps, phase, D_rec[g], M_rec[g], every)
+    return (phase + n_sweeps * L) & 3
+
+
+class _VecState:
+    """Chains in the vectorized layout, G blocks of S chains (the last block padded with spare chains):
+    sublattices A, B (G, L, L/2, S) uint8 0/1, streams X (G, 4, L/2, S), thresholds t4, t8 (G, L/2, S)."""
+
+    def __init__(self, spins: np.ndarray, betas: np.ndarray, seed, blocks: int | None = None):
+        C, L, _ = spins.shape
+        if L % 2 or L < 2:
+            raise ValueError(f"method='vectorized' needs an even L (two-sublattice checkerboard); got L = {L}")
+        self.C, self.L, H = C, L, L // 2
+        # one block per thread when there are chains enough to fill vectors; otherwise one block
+        G = blocks or max(1, min(numba.get_num_threads(), C // 64))
+        S = -(-C // (16 * G)) * 16  # a multiple of 16 lanes
+        self.G, self.S = G, S
+        self.A = np.zeros((G, L, H, S), dtype=np.uint8)
+        self.B = np.zeros((G, L, H, S), dtype=np.uint8)
+        self.put(((spins.reshape(C, L, L) + 1) >> 1).astype(np.uint8))
+        ss = seed if isinstance(seed, np.random.SeedSequence) else seed_sequence(seed)
+        # chain c owns the L/2 streams (h, c), words X0[c, :, h]: chain-major, so a chain's streams do not depend
+        # on the padding or the number of blocks (threads); spare chains get a fixed nonzero state
+        X0 = ss.generate_state(4 * H * C, dtype=np.uint32).reshape(C, 4, H)
+        X0[:, 0][~X0.any(axis=1)] = 1  # the all-zero state is xorshift's fixed point (probability 2^-128)
+        X = np.ones((4, H, G * S), dtype=np.uint32)
+        X[:, :, :C] = X0.transpose(1, 2, 0)
+        self.X = np.ascontiguousarray(X.reshape(4, H, G, S).transpose(2, 0, 1, 3))
+        b = np.zeros(G * S)
+        b[:C] = np.asarray(betas, dtype=np.float64)
+        self.t4 = np.ascontiguousarray(np.broadcast_to(_threshold31(np.exp(-4.0 * b)).reshape(G, 1, S), (G, H, S)))
+        self.t8 = np.ascontiguousarray(np.broadcast_to(_threshold31(np.exp(-8.0 * b)).reshape(G, 1, S), (G, H, S)))
+        self.phase = 0
+
+    def _masks(self):
+        i, j = np.indices((self.L, self.L))
+        return ((self.A, (i + j) % 2 == 0), (self.B, (i + j) % 2 == 1))
+
+    def put(self, sig):
+        pad = np.zeros((self.G * self.S, self.L, self.L), dtype=np.uint8)
+        pad[:self.C] = sig
+        for U, m in self._masks():  # pad[:, m] is (chains, sites of the sublattice in (i, h) order)
+            U[...] = pad[:, m].reshape(self.G, self.S, self.L, self.L // 2).transpose(0, 2, 3, 1)
+
+    def spins(self) -> np.ndarray:
+        sig = np.empty((self.G * self.S, self.L, self.L), dtype=np.uint8)
+        for U, m in self._masks():
+            sig[:, m] = U.transpose(0, 3, 1, 2).reshape(self.G * self.S, -1)
+        return (2 * sig[:self.C].astype(np.int8) - 1).astype(np.int8)
+
+    def run(self, n_sweeps: int, E_rec=None, M_rec=None, every: int = 0):
+        n_rec = 0 if E_rec is None else E_rec.shape[1]
+        D = np.zeros((self.G, self.S, n_rec), dtype=np.int64)
+        M = np.zeros((self.G, self.S, n_rec), dtype=np.int64)
+        self.phase = int(_vec_kernel(self.A, self.B, self.X, self.t4, self.t8, self.L, int(n_sweeps), self.phase,
+                                     D, M, int(every)))
+        if n_rec:
+            N = self.L * self.L
+            E_rec[...] = 2 * D.reshape(-1, n_rec)[:self.C] - 2 * N
+            M_rec[...] = 2 * M.reshape(-1, n_rec)[:self.C] - N
+
 def _chain_states(n: int, seed) -> np.ndarray:
     ss = seed if isinstance(seed, np.random.SeedSequence) else seed_sequence(seed)
     return ss.generate_state(n, dtype=np.uint64)
 
 
-def metropolis_sweeps(spins: np.ndarray, betas, n_sweeps: int, seed=0, algorithm: str = "checkerboard") -> np.ndarray:
+def metropolis_sweeps(spins: np.ndarray, betas, n_sweeps: int, seed=0, algorithm: str = "checkerboard",
+                      method: str = "scalar") -> np.ndarray:
     """Advance many chains by `n_sweeps` sweeps (N proposals each) and return the updated array.
 
     spins: (C, L, L) +-1; updated in place only when it is already a C-contiguous int8 array
     (otherwise a converted copy is advanced: use the return value).  betas: (C,) inverse temperatures.
+    method: 'scalar' (default; one chain at a time, splitmix64 streams) or 'vectorized' (checkerboard
+    only, even L: all chains at once per site, xorshift128 streams, acceptance probabilities rounded to
+    multiples of 2^-31).  Both sample the same Markov chain in law, not draw for draw.
     """
     if algorithm not in ("checkerboard", "random_site"):
         raise ValueError(f"algorithm must be 'checkerboard' or 'random_site'; got {algorithm!r}")
+    _check_method(method, algorithm)
     spins = np.ascontiguousarray(check_spins(spins))
     betas = np.broadcast_to(np.asarray(betas, dtype=np.float64), (len(spins),)).copy()
+    if method == "vectorized":
+        st = _VecState(spins, betas, seed)
+        st.run(int(n_sweeps))
+        spins[...] = st.spins()
+        return spins
     rng = _chain_states(len(spins), seed)
     dummy = np.zeros((len(spins), 0), dtype=np.int64)
     _metropolis_kernel(spins, betas, int(n_sweeps), rng, algorithm == "checkerboard", dummy, dummy, 0)
     return spins
 
 
+def _check_method(method: str, algorithm: str) -> None:
+    if method not in ("scalar", "vectorized"):
+        raise ValueError(f"method must be 'scalar' or 'vectorized'; got {method!r}")
+    if method == "vectorized" and algorithm != "checkerboard":
+        raise ValueError("method='vectorized' runs the checkerboard algorithm only")
+
+
 def metropolis(L: int, temps, n_chains: int = 64, n_equil: int = 1000, n_samples: int = 200, every: int = 10,
-               seed=0, algorithm: str = "checkerboard", start: str = "ordered", return_configs: bool = False) -> dict:
+               seed=0, algorithm: str = "checkerboard", start: str = "ordered", return_configs: bool = False,
+               method: str = "scalar") -> dict:
     """Thermodynamics by Metropolis: for each T, `n_chains` independent chains, `n_samples` records each.
 
     Returns per-T arrays e (energy per spin), c (C/N from the energy variance), m (<|M|> per spin),
     chi (per spin), each with a standard error over chains ('*_err'), and optionally the final configs.
+    method: 'scalar' or 'vectorized', as in `metropolis_sweeps`.
     """
     if L < 2:
         raise ValueError(f"L must be >= 2; got {L}")
     temps = np.atleast_1d(np.asarray(temps, dtype=np.float64))
     if np.any(temps <= 0):
         raise ValueError("temperatures must be positive")
+    _check_method(method, algorithm)
     ss = seed_sequence(seed) if not isinstance(seed, np.random.SeedSequence) else seed
     C = len(temps) * n_chains
     # a child key derived without ss.spawn(), which would mutate a caller's SeedSequence
@@ -364,12 +545,18 @@ def metropolis(L: int, temps, n_chains: int = 64, n_equil: int = 1000, n_samples
     else:
         raise ValueError(f"start must be 'ordered' or 'random'; got {start!r}")
     betas = np.repeat(1.0 / temps, n_chains)
-    rng = _chain_states(C, ss)
     empty = np.zeros((C, 0), dtype=np.int64)
-    _metropolis_kernel(spins, betas, int(n_equil), rng, algorithm == "checkerboard", empty, empty, 0)
     E = np.zeros((C, n_samples), dtype=np.int64)
     M = np.zeros((C, n_samples), dtype=np.int64)
-    _metropolis_kernel(spins, betas, int(n_samples * every), rng, algorithm == "checkerboard", E, M, int(every))
+    if method == "vectorized":
+        st = _VecState(spins, betas, ss)
+        st.run(int(n_equil))
+        st.run(int(n_samples * every), E, M, int(every))
+        spins = st.spins()
+    else:
+        rng = _chain_states(C, ss)
+        _metropolis_kernel(spins, betas, int(n_equil), rng, algorithm == "checkerboard", empty, empty, 0)
+        _metropolis_kernel(spins, betas, int(n_samples * every), rng, algorithm == "checkerboard", E, M, int(every))
     N = L * L
     E = E.reshape(len(temps), n_chains, n_samples).astype(np.float64)
     aM = np.abs(M.reshape(len(temps), n_chains, n_samples)).astype(np.float64)

@@ -479,3 +479,151 @@ def test_random_configs():
     assert not np.array_equal(a, I.random_configs(1000, 16, seed=1))
     # neighbouring spins are uncorrelated
     assert abs((a * np.roll(a, 1, axis=-1)).astype(float).mean()) < 0.01
+
+
+# --------------------------------------------------------------------------- vectorized Metropolis (method="vectorized")
+def ref_vectorized_sweeps(spins, betas, n_sweeps, seed):
+    """Plain-numpy restatement of the documented vectorized algorithm, site by site: checkerboard order (parity 0
+    then 1, rows i, columns j = 2h + (i + parity) % 2), one xorshift128 draw per site and chain from stream (h, c)
+    in Marsaglia's (x, y, z, w) form, seeded by words [c, 0..3, h] of the SeedSequence; accept when
+    (draw >> 1) < round(exp(-beta dE) 2^31) or dE <= 0.  Shares no code with the kernel."""
+    s = spins.astype(np.int64).copy()
+    C, L, _ = s.shape
+    H = L // 2
+    words = I.seed_sequence(seed).generate_state(4 * H * C, dtype=np.uint32).reshape(C, 4, H).astype(np.uint64)
+    x, y, z, w = (words[:, k, :].copy() for k in range(4))  # (C, H) each
+    betas = np.broadcast_to(np.asarray(betas, dtype=np.float64), (C,))
+    thr = {dE: np.minimum(np.rint(np.exp(-dE * betas) * 2.0 ** 31), 2.0 ** 31) for dE in (4, 8)}
+    m32 = np.uint64(0xFFFFFFFF)
+    for _ in range(n_sweeps):
+        for parity in range(2):
+            for i in range(L):
+                for h in range(H):
+                    j = 2 * h + (i + parity) % 2
+                    t = (x[:, h] ^ (x[:, h] << np.uint64(11))) & m32
+                    x[:, h], y[:, h], z[:, h] = y[:, h], z[:, h], w[:, h]
+                    w[:, h] = (w[:, h] ^ (w[:, h] >> np.uint64(19)) ^ t ^ (t >> np.uint64(8))) & m32
+                    r = (w[:, h] >> np.uint64(1)).astype(np.float64)
+                    dE = 2 * s[:, i, j] * (s[:, i - 1, j] + s[:, (i + 1) % L, j] + s[:, i, j - 1] + s[:, i, (j + 1) % L])
+                    acc = (dE <= 0) | ((dE == 4) & (r < thr[4])) | ((dE == 8) & (r < thr[8]))
+                    s[acc, i, j] *= -1
+    return s.astype(np.int8)
+
+
+def test_vectorized_matches_plain_reference_exactly_and_ignores_blocking():
+    # 40 chains: one block of 48 lanes with 8 spare chains; two temperatures side by side
+    s0 = I.random_configs(40, 6, seed=5)
+    betas = np.where(np.arange(40) % 2, 1 / 2.0, 1 / 3.0)
+    a = I.metropolis_sweeps(s0.copy(), betas, 3, seed=9, method="vectorized")
+    np.testing.assert_array_equal(a, ref_vectorized_sweeps(s0, betas, 3, seed=9))
+    assert not np.array_equal(a, s0)
+    # the same chains split into 3 blocks (as with 3 threads) give the same draws and the same states
+    st = I._VecState(s0.copy(), betas, I.seed_sequence(9), blocks=3)
+    assert st.G == 3
+    st.run(3)
+    np.testing.assert_array_equal(st.spins(), a)
+
+
+def exact_one_sweep_law(s, beta):
+    """Exact distribution of (E, M) after one checkerboard sweep of the 4x4 chain from state s: the sites of
+    the first sublattice flip independently given the second, then the second's given the new first."""
+    L = s.shape[0]
+    i, j = np.indices((L, L))
+    subl = [np.flatnonzero((i + j).ravel() % 2 == p) for p in (0, 1)]
+    n = len(subl[0])
+    bits = ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1).astype(bool)  # which sites flip
+
+    def flip_prob(cfg, sites):  # cfg (K, L*L) -> (K, n) Metropolis acceptance of each site
+        c = cfg.reshape(-1, L, L)
+        nb = np.roll(c, 1, 1) + np.roll(c, -1, 1) + np.roll(c, 1, 2) + np.roll(c, -1, 2)
+        dE = 2 * (c * nb).reshape(len(cfg), -1)[:, sites]
+        return np.minimum(1.0, np.exp(-beta * dE))
+
+    def outcomes(cfg, sites):  # all flip patterns of `sites`: configs (K, 2^n, L*L) and probabilities (K, 2^n)
+        p = flip_prob(cfg, sites)[:, None, :]
+        prob = np.where(bits[None], p, 1 - p).prod(-1)
+        out = np.repeat(cfg[:, None, :], 2 ** n, 1)
+        out[:, :, sites] *= np.where(bits, -1, 1)[None]
+        return out, prob
+
+    mid, pa = outcomes(s.reshape(1, -1).astype(np.int64), subl[0])
+    end, pb = outcomes(mid[0], subl[1])
+    prob = (pa[0][:, None] * pb).ravel()
+    cfg = end.reshape(-1, L, L)
+    return I.energy(cfg), cfg.sum((1, 2)), prob
+
+
+@pytest.mark.parametrize("method", ["scalar", "vectorized"])
+def test_one_sweep_transition_law_4x4_exact(method):
+    """One sweep from a fixed state, 40000 chains per temperature: the histograms of E and M after the sweep
+    against their exact law (all 2^8 x 2^8 flip patterns); checks the acceptance of dE = 4 and dE = 8 and the
+    per-chain temperatures, not only the stationary averages.  The scalar kernel validates the test itself."""
+    from scipy.stats import chisquare
+
+    start = I.random_configs(1, 4, seed=12)[0]
+    temps = (1.8, 3.0)
+    n = 40000
+    spins = np.repeat(start[None], 2 * n, 0)
+    betas = np.repeat(1 / np.array(temps), n)
+    out = I.metropolis_sweeps(spins, betas, 1, seed=21, method=method)
+    E_mc, M_mc = I.energy(out), out.astype(np.int64).sum((1, 2))
+    for k, T in enumerate(temps):
+        E, M, p = exact_one_sweep_law(start, 1 / T)
+        for obs, obs_mc in ((E, E_mc[k * n:(k + 1) * n]), (M, M_mc[k * n:(k + 1) * n])):
+            vals = np.unique(obs)
+            exp_ = np.array([p[obs == v].sum() for v in vals]) * n
+            obs_c = np.array([(obs_mc == v).sum() for v in vals])
+            assert np.isin(obs_mc, vals[exp_ > 0]).all()  # nothing the exact law forbids
+            vals, exp_, obs_c = vals[exp_ > 0], exp_[exp_ > 0], obs_c[exp_ > 0]
+            keep = exp_ >= 5  # pool the rare values into one cell so the chi-square approximation holds
+            f_obs, f_exp = obs_c[keep], exp_[keep]
+            if not keep.all():
+                f_obs, f_exp = np.append(f_obs, obs_c[~keep].sum()), np.append(f_exp, exp_[~keep].sum())
+            assert f_obs.sum() == n
+            assert chisquare(f_obs, f_exp).pvalue > 1e-3, (T, vals, f_obs, f_exp)
+
+
+def test_vectorized_4x4_vs_enumeration_and_8x8_vs_transfer_matrix(exact4):
+    T, ex = exact4
+    mc = I.metropolis(4, T, n_chains=128, n_equil=200, n_samples=1000, every=2, seed=3, method="vectorized")
+    for k in ("e", "c", "m"):
+        assert np.all(np.abs(mc[k] - ex[k]) < 4 * mc[k + "_err"] + 1e-3), (k, mc[k], ex[k], mc[k + "_err"])
+    T8 = [2.3]
+    tm = I.transfer_matrix_thermodynamics(T8, 8)
+    mc8 = I.metropolis(8, T8, n_chains=128, n_equil=300, n_samples=500, every=2, seed=4, method="vectorized")
+    for k in ("e", "c", "m"):
+        assert abs(mc8[k][0] - tm[k][0]) < 4 * mc8[k + "_err"][0] + 1e-3, (k, mc8[k], tm[k], mc8[k + "_err"])
+
+
+def test_vectorized_records_energy_and_magnetization_of_its_configs():
+    """Recorded E and M (computed in the kernel's layout) equal energy() / the spin sum of the configurations
+    the chains hold at that moment: with n_samples = 1 the last record is of the returned configs."""
+    r = I.metropolis(6, [2.0, 4.0], n_chains=70, n_equil=3, n_samples=1, every=2, seed=2, method="vectorized",
+                     return_configs=True, start="random")
+    cfg = r["configs"].reshape(-1, 6, 6)
+    e = I.energy(cfg).reshape(2, 70) / 36
+    m = np.abs(cfg.astype(np.int64).sum((1, 2))).reshape(2, 70) / 36
+    np.testing.assert_allclose(r["e"], e.mean(1), atol=1e-12)
+    np.testing.assert_allclose(r["m"], m.mean(1), atol=1e-12)
+
+
+def test_vectorized_limits_determinism_and_errors():
+    s0 = I.random_configs(8, 8, seed=2)
+    s = s0.copy()
+    out = I.metropolis_sweeps(s, 0.0, 1, seed=0, method="vectorized")
+    assert np.shares_memory(out, s)
+    np.testing.assert_array_equal(s, -s0)  # beta = 0: every proposal accepted, each site once per sweep
+    g = np.ones((3, 8, 8), dtype=np.int8)
+    I.metropolis_sweeps(g, 100.0, 10, seed=0, method="vectorized")
+    assert np.all(g == 1)
+    kw = dict(n_chains=8, n_equil=5, n_samples=4, every=1, method="vectorized", return_configs=True)
+    a, b, c = (I.metropolis(4, [2.0], seed=sd, **kw) for sd in (1, 1, 2))
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert not np.array_equal(a["configs"], c["configs"])
+    with pytest.raises(ValueError, match="checkerboard"):
+        I.metropolis_sweeps(s0.copy(), 1.0, 1, algorithm="random_site", method="vectorized")
+    with pytest.raises(ValueError, match="even L"):
+        I.metropolis_sweeps(I.random_configs(2, 5, seed=0), 1.0, 1, method="vectorized")
+    with pytest.raises(ValueError, match="method"):
+        I.metropolis(4, [1.0], method="simd")
