@@ -4,7 +4,13 @@
 2. the Jensen-Shannon distance matrix: ours (torch, chunked, H(m) - (H(p)+H(q))/2) vs scipy
    `pdist(metric='jensenshannon')` at 1500 spectra, and ours alone for one resample (6000 x 16);
 3. the L = 8 dataset: time for 10 grid points x 100 realizations (20 kept states each), extrapolated to the full
-   1200-point x 100-realization grid, with 1 and 2 worker processes.
+   1200-point x 100-realization grid, with 1 and 2 worker processes;
+4. one L = 12 grid realization (40 random kept states, as the L = 12 cards' dataset), one BLAS thread, the variants
+   interleaved round by round (the machine is shared: only ratios within this run mean anything): today's path
+   (`_point_states_all_vectors`: all 4096 eigenvectors in the full basis), `point_states` (vectors='exact': same
+   bytes; 'chosen': only the chosen eigenvectors back-transformed), QuSpin's block ED (Weinberg & Bukov,
+   SciPost Phys. 2, 003 (2017): both Z2 blocks by dense eigh, the chosen states projected to the full basis) when
+   installed, and the floor of any exact-selection path: eigenvalues only (tridiagonalization + dsterf).
 Medians over BENCH_REPEATS (default 3; L = 12 full eigh: 1).  Writes benchmarks/results/mbl.json.
 """
 from __future__ import annotations
@@ -69,9 +75,93 @@ def dataset(workers: int, n: int) -> float:
     return _t(build, n)[0]
 
 
+def _quspin_realization(L, c, n_keep, k, rng):
+    """QuSpin block ED of one realization: H in each spin-inversion block (P = prod X flips every z spin), dense
+    eigh, merge and trim as ours, the chosen states projected to the full basis, our rho_A."""
+    from quspin.basis import spin_basis_1d
+    from quspin.operators import hamiltonian
+
+    J, h = c["J"][0], c["h"][0]
+    static = [["zz", [[-J[i], i, i + 1] for i in range(L - 1)]], ["x", [[-h[i], i] for i in range(L)]],
+              ["xx", [[-c["lam_h"], i, i + 1] for i in range(L - 1)]],
+              ["zz", [[-c["lam_J"], i, i + 2] for i in range(L - 2)]]]
+    kw = dict(dtype=np.float64, check_symm=False, check_herm=False, check_pcon=False)
+    out = []
+    for z in (1, -1):
+        basis = spin_basis_1d(L, zblock=z, pauli=1)
+        E, V = hamiltonian(static, [], basis=basis, **kw).eigh()
+        out.append((E, V, basis))
+    E = np.concatenate([out[0][0], out[1][0]])
+    half = len(out[0][0])
+    order = np.argsort(E, kind="stable")[k:len(E) - k]
+    src = order[np.sort(rng.choice(len(order), n_keep, replace=False))]
+    psi = np.stack([out[0][2].project_from(out[0][1][:, j], sparse=False) if j < half else
+                    out[1][2].project_from(out[1][1][:, j - half], sparse=False) for j in src]).real
+    # QuSpin orders states with site 0 as the most significant bit too; rho_A of the middle 4 sites
+    return E, sc.rdm_spectrum(psi, L)
+
+
+def grid_realization(L: int, n_keep: int, n: int) -> dict:
+    """Section 4 (see the module docstring)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    seeds = [np.random.SeedSequence([12, 0])]
+    args = (L, 0.0, 1.0, 1, seeds, n_keep)
+    k = sc.trim_count(2 ** L, 0.1)
+    c = sc.sample_couplings(L, 0.0, 1.0, np.random.default_rng(seeds[0]))
+    try:
+        import quspin  # noqa: F401
+        have_quspin = True
+    except ImportError:
+        have_quspin = False
+
+    def floor():
+        Hp, Hm = sc.parity_blocks(L, c["J"], c["h"], c["lam_h"], c["lam_J"])
+        np.linalg.eigvalsh(Hp[0]), np.linalg.eigvalsh(Hm[0])
+
+    variants = {"today_all_vectors": lambda: sc._point_states_all_vectors(*args),
+                "exact": lambda: sc.point_states(*args, vectors="exact"),
+                "chosen": lambda: sc.point_states(*args, vectors="chosen"),
+                "floor_eigenvalues_only": floor}
+    if have_quspin:
+        variants["quspin_block_ed"] = lambda: _quspin_realization(L, c, n_keep, k, np.random.default_rng(0))
+    runs = {v: [] for v in variants}
+    load = [os.getloadavg()]
+    with threadpool_limits(1, user_api="blas"):
+        threads = [(i["internal_api"], i.get("version"), i["num_threads"]) for i in threadpool_info()]
+        ref = sc._point_states_all_vectors(*args)
+        same = {v: bool(all(np.array_equal(ref[key], sc.point_states(*args, vectors=v)[key]) for key in ref))
+                for v in ("exact", "chosen")}
+        if have_quspin:  # same physics: QuSpin's spectrum equals ours
+            Eq, _ = _quspin_realization(L, c, n_keep, k, np.random.default_rng(0))
+            Hp, Hm = sc.parity_blocks(L, c["J"], c["h"], c["lam_h"], c["lam_J"])
+            e_ours = np.sort(np.concatenate([np.linalg.eigvalsh(Hp[0]), np.linalg.eigvalsh(Hm[0])]))
+            same["quspin_max_abs_energy_diff"] = float(np.abs(np.sort(Eq) - e_ours).max())
+        for _ in range(n):
+            for v, fn in variants.items():  # interleaved: each round runs every variant once
+                t = time.perf_counter()
+                fn()
+                runs[v].append(time.perf_counter() - t)
+            load.append(os.getloadavg())
+    med = {v: statistics.median(ts) for v, ts in runs.items()}
+    res = {"L": L, "kept_states": n_keep, "median_s": med, "runs_s": runs,
+           "speedup_vs_today": {v: med["today_all_vectors"] / med[v] for v in med},
+           "identical_arrays_to_today": same, "blas_threads": threads,
+           "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"), "loadavg_1_5_15_per_round": load}
+    if have_quspin:
+        res["speedup_vs_quspin"] = {v: med["quspin_block_ed"] / med[v] for v in med}
+    else:
+        res["quspin"] = "not importable"
+    return res
+
+
 def main():
     res = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}}
+    res["grid_realization_L12"] = grid_realization(12, 40, REPEATS)
+    g = res["grid_realization_L12"]
+    print("L12 grid realization, medians:", {v: round(t, 2) for v, t in g["median_s"].items()},
+          "speed-up vs today:", {v: round(x, 2) for v, x in g["speedup_vs_today"].items()}, g["identical_arrays_to_today"])
     res["ed_L10"] = ed(10, REPEATS)
     res["ed_L12"] = ed(12, 1)
     res["js_1500_vs_scipy"] = js(1500, REPEATS)  # scipy's pdist at 6000 points is too slow to repeat here
