@@ -25,6 +25,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests
 
 bench: $(STAMP)
+	$(PY) -m pip install -q -e '.[test,bench]'
 	for f in benchmarks/perf_*.py; do $(PY) $$f || exit 1; done
 	$(PY) benchmarks/summarize.py
 
