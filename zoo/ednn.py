@@ -148,7 +148,13 @@ class IsingEDNN(EDNNTask):
     def tile_net(self, tile: int) -> nn.Module:
         return IsingTileMLP(tile)
 
+    # +-1 tiles with at most this many states are read from the tabulated network (`tile_table`) instead of running
+    # the network on every tile: the same per-tile values, the sum in float64 (`EDNN.table_forward`); f = 1, c = 1
+    # is 512 entries.  0 turns the table off (the network path, e.g. as the reference in tests and benchmarks).
+    table_max_entries = 1 << 20
+
     def _spins(self, spins) -> torch.Tensor:
+        """Checked +-1 spins as an int8 (B, L, L) tensor on the model's device."""
         from datamodules.physics import ising
 
         if isinstance(spins, torch.Tensor):
@@ -156,20 +162,51 @@ class IsingEDNN(EDNNTask):
         s = ising.check_spins(spins)
         if s.shape[-1] % self.focus:
             raise ValueError(f"lattice side must be a multiple of focus={self.focus}; got {s.shape[-1]}")
-        return torch.as_tensor(s, dtype=self.dtype, device=self.device)
+        return torch.as_tensor(s, device=self.device)
+
+    def _table_for(self, s: torch.Tensor) -> torch.Tensor | None:
+        """The tile table for lattices s, or None where the network path is the one to take: the table would exceed
+        `table_max_entries`, a zero-padded lattice has no tile free of the padding, or the table is not built yet
+        and has more entries than s has tiles (building it would cost more than the network on s)."""
+        n_states = 1 << (self.ednn.tile_size ** 2) if self.ednn.tile_size ** 2 <= 62 else None
+        if n_states is None or n_states > self.table_max_entries or not len(s):
+            return None
+        nh, nw = s.shape[-2] // self.focus, s.shape[-1] // self.focus
+        if self.ednn._border(nh, nw) is None:
+            return None
+        # the weights' identity and in-place version counters (optimizer steps and load_state_dict bump them):
+        # a table from other weights, dtype or device is never reused
+        stamp = (self.dtype, str(self.device), tuple((p.data_ptr(), p._version) for p in self.parameters()))
+        cached = self.__dict__.get("_tile_table_cache")
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        if n_states > len(s) * nh * nw:
+            return None
+        table = self._tile_table_tensor()
+        self.__dict__["_tile_table_cache"] = (stamp, table)
+        return table
 
     @torch.no_grad()
     def predict_energy(self, spins, batch_size: int | None = None) -> torch.Tensor:
-        """Total energy in J of (B, L, L) (or (L, L)) +-1 spins, any L that is a multiple of f -> (B,)."""
-        x = self._spins(spins)
+        """Total energy in J of (B, L, L) (or (L, L)) +-1 spins, any L that is a multiple of f -> (B,).  Small tiles
+        (up to `table_max_entries` states) are read from the tabulated network, the sum taken in float64 and then
+        rounded to the model's dtype; otherwise the network runs on the tiles (a float32 sum)."""
+        s = self._spins(spins)
         bs = validation.optional_positive_int(batch_size, "batch_size")
-        bs = bs or max(1, (1 << 18) // max(1, x.shape[1:].numel()))  # shape[1:]: an empty batch has no x[0]
-        return self.batched_forward(x, bs)
+        bs = bs or max(1, (1 << 18) // max(1, s.shape[1:].numel()))  # shape[1:]: an empty batch has no x[0]
+        table = self._table_for(s)
+        if table is None:
+            return self.batched_forward(s.to(self.dtype), bs)
+        return torch.cat([self.ednn.table_forward(s[i:i + bs], table) for i in range(0, len(s), bs)]).to(self.dtype)
 
     @torch.no_grad()
     def energy_map(self, spins) -> torch.Tensor:
         """Per-tile energy contributions (B, L/f, L/f) in J."""
-        return self.tile_contributions(self._spins(spins))
+        s = self._spins(spins)
+        table = self._table_for(s)
+        if table is None:
+            return self.tile_contributions(s.to(self.dtype))
+        return self.ednn.table_contributions(s, table)
 
     def tile_energy_fn(self):
         """Callable (n, t, t) +-1 tiles -> (n,) contributions, for `datamodules.physics.ednn_mc`."""
@@ -181,14 +218,26 @@ class IsingEDNN(EDNNTask):
         return fn
 
     @torch.no_grad()
+    def _tile_table_tensor(self) -> torch.Tensor:
+        """The network on every +-1 tile (2^(t^2),) in the model's dtype, by key, `max_tiles` tiles per call."""
+        t = self.ednn.tile_size
+        n = t * t
+        if n > 20:
+            raise ValueError(f"a {t}x{t} tile has 2^{n} states: too many to tabulate (t^2 <= 20)")
+        bits = torch.arange(n, device=self.device)
+        out = []
+        for k in range(0, 1 << n, self.ednn.max_tiles):  # tile k has key k (`all_binary_tiles`' order)
+            keys = torch.arange(k, min(1 << n, k + self.ednn.max_tiles), device=self.device)
+            tiles = (((keys[:, None] >> bits) & 1) * 2 - 1).to(self.dtype).reshape(-1, 1, t, t)
+            out.append(self.ednn._net_plain(tiles).reshape(-1))
+        return torch.cat(out)
+
+    @torch.no_grad()
     def tile_table(self) -> np.ndarray:
         """The tile network's output on every +-1 tile, indexed by tile key (bit k = element k > 0, row-major):
         an exact tabulation of the EDNN energy for small tiles (t^2 <= 20, e.g. f = 1, c = 1: 512 entries), used by
-        `datamodules.physics.ednn_mc.metropolis_table`."""
-        from datamodules.physics.ednn_mc import all_binary_tiles
-
-        tiles = torch.as_tensor(all_binary_tiles(self.focus + 2 * self.context), device=self.device)
-        return self.ednn._net_plain(tiles.to(self.dtype).unsqueeze(1)).reshape(-1).double().cpu().numpy()
+        `predict_energy` / `energy_map` and `datamodules.physics.ednn_mc.metropolis_table`."""
+        return self._tile_table_tensor().double().cpu().numpy()
 
 
 # ===================================================================================== counting

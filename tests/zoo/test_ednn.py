@@ -333,3 +333,101 @@ def test_old_padded_conv_state_dicts_load_into_same_conv_layers():
         fresh.load_state_dict(old_sd)
         x = torch.rand(3, 1, tile, tile)
         torch.testing.assert_close(fresh(x), new(x))
+
+
+# ------------------------------------------------------------------------------- +-1 tiles by table lookup
+def network_path(m: IsingEDNN, s) -> tuple[torch.Tensor, torch.Tensor]:
+    """(energy, per-tile contributions) with the table off and every tile through the network (no dedup)."""
+    saved = m.table_max_entries, m.ednn.dedup
+    m.table_max_entries, m.ednn.dedup = 0, False
+    try:
+        return m.predict_energy(s), m.energy_map(s)
+    finally:
+        m.table_max_entries, m.ednn.dedup = saved
+
+
+def assert_table_path_is_the_network(m: IsingEDNN, s: np.ndarray):
+    """Per tile: the network's own values (to a few float32 ulps: MKL's row results depend on the batch size, so
+    the network path is not bitwise batch-independent itself); the energy: the float64 sum of the network's per-tile
+    values rounded once, i.e. within that rounding plus the per-tile differences actually present."""
+    E, C = m.predict_energy(s), m.energy_map(s)
+    E_net, C_net = network_path(m, s)
+    torch.testing.assert_close(C, C_net, rtol=1e-6, atol=1e-6)
+    ref = C_net.double().sum(dim=(1, 2))
+    slack = (C.double() - C_net.double()).abs().sum(dim=(1, 2)) + ref.abs() * 2.0 ** -24
+    assert ((E.double() - ref).abs() <= slack).all(), (E, ref)
+    torch.testing.assert_close(E, E_net, rtol=1e-5, atol=1e-4)  # today's float32 sum: its rounding only
+    return C
+
+
+@pytest.mark.parametrize("padding", ["circular", "zeros"])
+@pytest.mark.parametrize("f,c,sizes", [(1, 1, (2, 5, 12, 24)), (3, 0, (6, 9)), (1, 0, (3, 8)), (2, 1, (4, 10))])
+def test_table_path_equals_the_network_path(padding, f, c, sizes):
+    from datamodules.physics.ednn_mc import tile_keys
+
+    torch.manual_seed(f * 10 + c)
+    m = IsingEDNN(focus=f, context=c, padding=padding)
+    m.predict_energy(np.ones((1, 256 * f, 256 * f), dtype=np.int8))  # a call with >= 2^(t^2) tiles builds the table
+    for L in sizes:
+        s = ising.random_configs(3, L, seed=L)
+        s[0] = 1  # one tile state everywhere: the histogram's single-bin case
+        C = assert_table_path_is_the_network(m, s)
+        tiny = padding == "zeros" and L // f <= 2 * -(-c // f)  # every tile reaches into the zero padding
+        assert (m._table_for(torch.as_tensor(s)) is None) == tiny
+        # the keys, against tiles cut by the direct loop and keyed by datamodules.physics.ednn_mc.tile_keys
+        tiles = loop_tiles(s[:, None].astype(np.float32), f, c, padding)[:, :, :, 0]
+        inside = (np.abs(tiles) == 1).all(axis=(-2, -1))
+        if inside.any():
+            table = torch.as_tensor(m.tile_table(), dtype=torch.float32)
+            assert torch.equal(C[torch.as_tensor(inside)], table[tile_keys(tiles[inside])])
+
+
+def test_table_fallbacks():
+    m = IsingEDNN(context=2)  # 5 x 5 tiles: 2^25 states, over table_max_entries
+    assert m._table_for(torch.ones(1, 64, 64, dtype=torch.int8)) is None
+    m = IsingEDNN(context=1, padding="zeros")  # 2 x 2 tiles, all reaching into the zero padding
+    assert m._table_for(torch.ones(1, 2, 2, dtype=torch.int8)) is None
+    assert m._table_for(torch.ones(1, 24, 24, dtype=torch.int8)) is not None
+    assert m.predict_energy(np.zeros((0, 8, 8))).shape == (0,)
+
+
+def test_table_is_rebuilt_when_the_weights_change():
+    torch.manual_seed(3)
+    m = IsingEDNN(context=1)
+    s = ising.random_configs(2, 32, seed=1)
+    before = m.predict_energy(s)
+    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+    nn.functional.mse_loss(m(torch.as_tensor(s, dtype=torch.float32)), torch.zeros(2)).backward()
+    opt.step()
+    after = m.predict_energy(s)
+    assert not torch.equal(before, after)
+    assert_table_path_is_the_network(m, s)
+    m.load_state_dict(IsingEDNN(context=1).state_dict())
+    assert_table_path_is_the_network(m, s)
+
+
+@pytest.mark.parametrize("block", [None, 100])
+@pytest.mark.parametrize("padding", ["circular", "zeros"])
+def test_table_path_of_the_published_checkpoint(padding, block, monkeypatch):
+    from zoo import ednn_nets, hub
+
+    if block:  # one tile row per block: every block boundary and the band offsets inside blocks are exercised
+        monkeypatch.setattr(ednn_nets, "BLOCK_SPINS", block)
+    m = hub.load_pretrained("ednn/ising-f1c1")
+    m.ednn.padding = padding
+    assert_table_path_is_the_network(m, ising.random_configs(2, 48, seed=7))
+    s = ising.random_configs(1, 128, seed=8)
+    assert_table_path_is_the_network(m, s)
+
+
+def test_table_sum_keeps_float64_precision_at_L_2048():
+    """4 M tiles: the sum equals an independent float64 sum (numpy keys by np.roll, np.bincount) to float64
+    rounding, far below the ~1e-7 relative error a float32 accumulation would leave."""
+    L = 2048
+    s = ising.random_configs(1, L, seed=11)[0]
+    table = torch.rand(512, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) - 0.3
+    got = EDNN(nn.Identity(), 1, 1).table_forward(torch.as_tensor(s[None]), table)
+    bits = (s > 0).astype(np.int64)
+    key = sum(np.roll(bits, (1 - u, 1 - v), axis=(0, 1)) << (3 * u + v) for u in range(3) for v in range(3))
+    want = np.bincount(key.ravel(), minlength=512) @ table.numpy()
+    assert abs(float(got[0]) - want) <= 1e-12 * abs(want)
