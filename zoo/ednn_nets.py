@@ -32,8 +32,8 @@ class EDNN(nn.Module):
         max_tiles: tiles per chunk when no gradient is needed (bounds memory on huge inputs; each chunk is
             deduplicated as a whole).
         net_tiles: tiles per network call when no gradient is needed: 8192 tiles of the f = 1, c = 1 Ising net keep
-            its 288-wide hidden layer (9 MB) in cache, about 1.5-2x faster than 65 536 per call on this CPU (ours,
-            benchmarks/perf_ednn_inference.py).
+            its 288-wide hidden layer at 9 MB instead of 75 MB, ~2.5x faster than 65 536 per call from L = 256
+            on this CPU (ours, benchmarks/results/ednn_inference.json).
         dedup: evaluate the network once per distinct tile and scatter the outputs back (exact: the same outputs
             and, through the gather's backward, the same gradients).  Pays off for discrete inputs: an 8 x 8 Ising
             batch of 2000 holds 128 000 3 x 3 tiles but at most 512 distinct ones.
