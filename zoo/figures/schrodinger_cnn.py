@@ -5,7 +5,23 @@ import numpy as np
 
 from .common import plt
 
-__all__ = ["label_histograms", "parity_mha"]
+__all__ = ["example_potentials", "label_histograms", "parity_mha"]
+
+
+def example_potentials(examples: dict, x: np.ndarray):
+    """{column title: [(V (n, n) in Ha, e0 in Ha), ...]} on the grid `x` (bohr) -> one column per family, one row per
+    example, each potential with its colour bar and e0 in the title."""
+    n_rows = max(len(v) for v in examples.values())
+    fig, axes = plt.subplots(n_rows, len(examples), figsize=(13, 6.4), squeeze=False)
+    for j, (title, rows) in enumerate(examples.items()):
+        for i, (V, e0) in enumerate(rows):
+            ax = axes[i, j]
+            im = ax.imshow(V, origin="lower", extent=(x[0], x[-1], x[0], x[-1]), cmap="viridis")
+            fig.colorbar(im, ax=ax, fraction=0.046, label="V (Ha)")
+            ax.set_title(f"{title}\ne0 = {1e3 * e0:.1f} mHa", fontsize=8)
+            ax.set_xlabel("x (bohr)", fontsize=7)
+    fig.suptitle("Example potentials on the 64x64 grid (x = y = linspace(-20, 20, 64) bohr)")
+    return fig
 
 
 def label_histograms(labels: dict):

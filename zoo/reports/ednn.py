@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..figures.common import plt, save
 from datamodules.physics import ising
 
+from ..figures import ednn as figs
+from ..figures.common import save
 from ..records import paper_vs_ours_markdown
 from .common import REPO, RESULTS
 from .ednn_atoms import atoms_section
@@ -48,19 +49,13 @@ def _test_split():
 
 
 def _parity(models, x, y, out: Path) -> tuple[Path, dict]:
-    fig, axes = plt.subplots(1, len(models), figsize=(4.6 * len(models), 4.2), squeeze=False)
-    med = {}
-    for ax, (name, m) in zip(axes[0], models.items()):
+    preds, med = {}, {}
+    for name, m in models.items():
         pred = m.predict_energy(x).numpy()
         err = np.abs(pred - y.numpy())
         med[name] = float(np.median(err))
-        ax.hist2d(y.numpy(), pred, bins=80, cmap="viridis", cmin=1)
-        ax.plot([-128, 128], [-128, 128], "r--", lw=0.7)
-        ax.set_title(f"{name.split('/')[1]}: median |err| {med[name]:.3g} J", fontsize=9)
-        ax.set_xlabel("true E (J)")
-        ax.set_ylabel("EDNN E (J)")
-    fig.suptitle(f"8x8 hash-split test set (first {len(y)} configurations)")
-    return save(fig, out / "ednn_parity.png"), med
+        preds[name] = pred
+    return save(figs.parity_figure(y.numpy(), preds, med), out / "ednn_parity.png"), med
 
 
 def _matched_iterations(x, y, steps: int | None) -> dict | None:
@@ -107,19 +102,7 @@ def transfer_study(model, temps=TRANSFER_T, sizes=TRANSFER_L, quick: bool = Fals
 
 
 def _transfer_figure(rows, out: Path) -> Path:
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-    for T in sorted({r["T"] for r in rows}):
-        rr = [r for r in rows if r["T"] == T]
-        Ls = [r["L"] for r in rr]
-        a.loglog(Ls, [r["median_abs_error"] for r in rr], "o-", label=f"T = {T}")
-        b.semilogx(Ls, [r["median_abs_error_per_spin"] for r in rr], "o-", label=f"T = {T}")
-    a.set_xlabel("L")
-    a.set_ylabel("median |E - E_hat| (J)")
-    b.set_xlabel("L")
-    b.set_ylabel("median |E - E_hat| / L^2 (J per spin)")
-    a.legend()
-    fig.suptitle("ednn/ising-f1c1 trained on 8x8, evaluated on Metropolis samples of L x L (no retraining)")
-    return save(fig, out / "ednn_transfer.png")
+    return save(figs.transfer_figure(rows), out / "ednn_transfer.png")
 
 
 def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -155,18 +138,7 @@ def blur_test(model, x: torch.Tensor, y: torch.Tensor, sigmas=(0.5, 1.0, 2.0)) -
 
 
 def _blur_figure(results: dict, out: Path) -> Path:
-    fig, axes = plt.subplots(1, len(results), figsize=(4.4 * len(results), 3.8), squeeze=False)
-    for ax, (name, rows) in zip(axes[0], results.items()):
-        for region, mk in (("context", "o-"), ("focus", "s-"), ("all", "^--")):
-            rr = [r for r in rows if r["region"] == region]
-            ax.plot([r["sigma"] for r in rr], [r["median_abs_change"] for r in rr], mk, label=f"blur {region}")
-        ax.set_xlabel("blur sigma (lattice spacings)")
-        ax.set_ylabel("median |E_hat(blurred) - E_hat| (J)")
-        ax.set_title(name.split("/")[1], fontsize=9)
-        ax.set_yscale("symlog", linthresh=0.1)
-        ax.legend(fontsize=7)
-    fig.suptitle("Blur test (paper Fig. 6): blur the context vs the focus of every tile, 8x8 test configurations")
-    return save(fig, out / "ednn_blur.png")
+    return save(figs.blur_figure(results), out / "ednn_blur.png")
 
 
 def mc_study(model, quick: bool = False, L: int = 16, temps=(1.5, 2.0, 2.27, 2.5, 3.0, 3.5), seed: int = 0) -> dict:
@@ -201,20 +173,7 @@ def mc_study(model, quick: bool = False, L: int = 16, temps=(1.5, 2.0, 2.27, 2.5
 
 
 def _mc_figure(r: dict, out: Path) -> Path:
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-    T = np.array(r["T"])
-    a.errorbar(T, r["exact_e"], r["exact_e_err"], fmt="k-", label="exact energy (Metropolis)")
-    a.errorbar(T, r["ednn_e"], r["ednn_e_err"], fmt="o", ms=4, label="EDNN energy, local updates")
-    a.set_xlabel("T")
-    a.set_ylabel("<E>/N")
-    a.legend()
-    b.plot(T, 100 * np.array(r["rel_dev"]), "o-")
-    b.axhspan(-1, 1, color="g", alpha=0.15, label="+-1 %")
-    b.set_xlabel("T")
-    b.set_ylabel("EDNN / exact - 1 (%)")
-    b.legend()
-    fig.suptitle(f"{r['L']}x{r['L']} Ising, Metropolis with ednn/ising-f1c1 as the energy")
-    return save(fig, out / "ednn_mc.png")
+    return save(figs.mc_figure(r), out / "ednn_mc.png")
 
 
 def _bench_lines() -> list[str]:

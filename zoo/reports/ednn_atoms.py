@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..figures.common import plt, save
+from ..figures import ednn as figs
+from ..figures.common import save
 
 EDNN, CNN = "ednn/atoms-proxy", "ednn/atoms-proxy-cnn"
 LABEL = {EDNN: "EDNN (f=32, c=16, periodic)", CNN: "non-extensive CNN (whole 64x64 cell; patch sum beyond)"}
@@ -112,44 +113,22 @@ def atoms_section(out_dir, quick: bool = False) -> str:
     md.append("")
 
     # ---- figure 1: error per area vs cell area
-    fig, ax = plt.subplots(figsize=(5.4, 4))
-    for n, style in ((EDNN, "o-"), (CNN, "s--")):
-        if n not in res:
-            continue
-        areas = [summ[(n, s)]["area"] for s in splits]
-        ax.plot(areas, [summ[(n, s)]["median_abs_per_area"] for s in splits], style, label=f"{LABEL[n]}: median")
-        ax.plot(areas, [summ[(n, s)]["mean_abs_per_area"] for s in splits], style, alpha=0.4, label="mean")
-    ax.axhline(std, color="gray", lw=0.7, ls=":", label="label std (1x)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    from matplotlib.ticker import NullFormatter
-
+    curves = {LABEL[n]: {"area": [summ[(n, s)]["area"] for s in splits],
+                         "median": [summ[(n, s)]["median_abs_per_area"] for s in splits],
+                         "mean": [summ[(n, s)]["mean_abs_per_area"] for s in splits]}
+              for n in (EDNN, CNN) if n in res}
     areas = [summ[(EDNN, s)]["area"] for s in splits]
-    ax.set_xticks(areas, [f"{a:.0f} ({area_label(res[EDNN][s]['m'])})" for a, s in zip(areas, splits)])
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("cell area (A^2)")
-    ax.set_ylabel("|E_hat - E| / area (meV/A^2)")
-    ax.set_title("PROXY: error per area vs cell size (trained on 1x)", fontsize=9)
-    ax.legend(fontsize=6, loc="center right")
-    f1 = save(fig, out / "ednn_atoms_size.png")
+    f1 = save(figs.atoms_size_figure(curves, areas, [f"{a:.0f} ({area_label(res[EDNN][s]['m'])})"
+                                                     for a, s in zip(areas, splits)], std),
+              out / "ednn_atoms_size.png")
 
     # ---- figure 2: parity per size (energy per area)
-    fig, axes = plt.subplots(1, len(splits), figsize=(4 * len(splits), 3.8), squeeze=False)
-    for ax, split in zip(axes[0], splits):
-        for n, mk in ((EDNN, "o"), (CNN, "x")):
-            if n not in res:
-                continue
-            r = res[n][split]
-            ax.plot(r["true"] / r["area"], r["pred"] / r["area"], mk, ms=2.5, alpha=0.6,
-                    label=f"{'EDNN' if n == EDNN else 'CNN'}")
-        lo, hi = ax.get_xlim()
-        ax.plot([lo, hi], [lo, hi], "r--", lw=0.7)
-        ax.set_title(f"{area_label(res[EDNN][split]['m'])} cells", fontsize=9)
-        ax.set_xlabel("true E / area (eV/A^2)")
-        ax.legend(fontsize=7)
-    axes[0][0].set_ylabel("predicted E / area (eV/A^2)")
-    fig.suptitle("PROXY parity (analytic pair energy, not DFT)", fontsize=9)
-    f2 = save(fig, out / "ednn_atoms_parity.png")
+    panels = {f"{area_label(res[EDNN][split]['m'])} cells":
+              {("EDNN" if n == EDNN else "CNN"): (res[n][split]["true"] / res[n][split]["area"],
+                                                  res[n][split]["pred"] / res[n][split]["area"])
+               for n in (EDNN, CNN) if n in res}
+              for split in splits}
+    f2 = save(figs.atoms_parity_figure(panels), out / "ednn_atoms_parity.png")
 
     # ---- figure 3: a rendered cell, a 16x cell with the EDNN's tile energies vs the exact focus energies
     ednn = models[EDNN]
@@ -157,21 +136,8 @@ def atoms_section(out_dir, quick: bool = False) -> str:
     xb = dm.splits[big].tensors[0][:1]
     tiles = ednn.energy_map(xb)[0].cpu().numpy()
     exact = _focus_energies(dm, big, 0, ednn.focus)
-    fig, axes = plt.subplots(1, 4, figsize=(17, 4))
-    axes[0].imshow(dm.splits["test"].tensors[0][0].numpy(), cmap="magma", origin="lower")
-    axes[0].set_title(f"V(x, y), a 1x test cell ({dm.cell_px}^2 px, 12.8 A)", fontsize=8)
-    axes[1].imshow(xb[0].numpy(), cmap="magma", origin="lower")
-    axes[1].set_title(f"a {area_label(dm.mults[big])} cell ({xb.shape[-1]}^2 px)", fontsize=8)
-    vmin, vmax = min(tiles.min(), exact.min()), max(tiles.max(), exact.max())
-    axes[2].imshow(tiles, cmap="viridis", origin="lower", vmin=vmin, vmax=vmax)
-    axes[2].set_title(f"EDNN tile energies (eV); sum {tiles.sum():.1f}", fontsize=8)
-    im = axes[3].imshow(exact, cmap="viridis", origin="lower", vmin=vmin, vmax=vmax)
-    axes[3].set_title(f"exact focus energies (eV); sum {exact.sum():.1f}", fontsize=8)
-    fig.colorbar(im, ax=axes[3], fraction=0.046)
-    for a in axes:
-        a.set_xticks([])
-        a.set_yticks([])
-    f3 = save(fig, out / "ednn_atoms_cells.png")
+    f3 = save(figs.atoms_cells_figure(dm.splits["test"].tensors[0][0].numpy(), xb[0].numpy(), tiles, exact,
+                                      dm.cell_px, area_label(dm.mults[big])), out / "ednn_atoms_cells.png")
     corr = float(np.corrcoef(tiles.ravel(), exact.ravel())[0, 1])
 
     e_1, e_16 = summ[(EDNN, splits[0])]["median_abs_per_area"], summ[(EDNN, splits[-1])]["median_abs_per_area"]

@@ -12,14 +12,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..figures.common import plt, save
-
+from ..figures import ednn as figs
+from ..figures.common import save
 from ..records import paper_vs_ours_markdown
 
 COUNT = ["ednn/count-digits-1", "ednn/count-digits-2", "ednn/count-digits-10", "ednn/count-digits-2-occ",
          "ednn/count-digits-2-occ-vs"]
-CLASS_COLOURS = ["tab:red", "tab:cyan", "tab:orange", "tab:green", "tab:purple", "tab:olive", "tab:pink",
-                 "tab:blue", "tab:brown", "tab:gray"]
 
 
 def _paper_cell(card: dict) -> str:
@@ -61,31 +59,20 @@ def quadrant_counts(model, x: torch.Tensor, centres: np.ndarray) -> dict:
 
 
 def _overlay_figure(models: dict, data: dict, out: Path) -> Path:
-    fig, axes = plt.subplots(len(models), 2, figsize=(8, 4.1 * len(models)), squeeze=False)
-    for row, (name, m) in zip(axes, models.items()):
+    """Density maps and counts of the first two test composites of each model, drawn by
+    zoo.figures.ednn.counting_density_figure."""
+    rows = {}
+    for name, m in models.items():
         _, x, y, _ = data[name]
-        digits = m.card["dataset"]["init_args"]["dataset"]
-        for ax, i in zip(row, range(2)):
+        r = {"digits": m.card["dataset"]["init_args"]["dataset"], "images": [], "density": [], "true": [], "pred": []}
+        for i in range(2):
             img = x[i:i + 1]
-            dmap = m.density_map(img)[0].numpy()
-            pred = m.count(img)[0].numpy()
-            ax.imshow(img[0, 0].numpy(), cmap="gray_r")
-            for ci in range(dmap.shape[0]):
-                a = np.clip(dmap[ci] / max(dmap[ci].max(), 1e-9), 0, 1)
-                rgba = np.zeros(a.shape + (4,))
-                rgba[..., :3] = plt.matplotlib.colors.to_rgb(CLASS_COLOURS[ci % len(CLASS_COLOURS)])
-                rgba[..., 3] = 0.45 * a
-                ax.imshow(rgba)
-            ax.axhline(x.shape[-1] / 2, color="k", lw=0.5, ls="--")
-            ax.axvline(x.shape[-1] / 2, color="k", lw=0.5, ls="--")
-            shown = ", ".join(f"{t:.0f}->{p:.2f}" for t, p in zip(y[i].numpy(), pred))
-            if len(pred) > 3:  # ten classes do not fit a title: totals and the largest class error
-                shown = (f"total {y[i].sum():.0f}->{pred.sum():.2f}, "
-                         f"max class |error| {np.abs(pred - y[i].numpy()).max():.2f}")
-            ax.set_title(f"{name.split('/')[1]} ({digits}) true->pred: {shown}", fontsize=7)
-            ax.axis("off")
-    fig.suptitle("density maps (per class colour) over 256 x 256 held-out test composites; dashed: the quadrant boxes")
-    return save(fig, out / "ednn_counting_density.png")
+            r["images"].append(img[0, 0].numpy())
+            r["density"].append(m.density_map(img)[0].numpy())
+            r["pred"].append(m.count(img)[0].numpy())
+            r["true"].append(y[i].numpy())
+        rows[name] = r
+    return save(figs.counting_density_figure(rows), out / "ednn_counting_density.png")
 
 
 def big_scene(model, side: int = 1024, seed: int = 11) -> dict:
@@ -103,16 +90,8 @@ def big_scene(model, side: int = 1024, seed: int = 11) -> dict:
 
 
 def _scene_figure(scene: dict, out: Path) -> Path:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 5))
-    axes[0].imshow(scene["image"], cmap="gray_r")
-    axes[0].set_title(f"{scene['image'].shape[0]} x {scene['image'].shape[1]} test scene ({scene['dataset']})",
-                      fontsize=9)
-    im = axes[1].imshow(scene["density"].sum(0), cmap="magma")
-    axes[1].set_title("tile contributions, summed over classes", fontsize=9)
-    plt.colorbar(im, ax=axes[1], fraction=0.046)
-    for ax in axes:
-        ax.axis("off")
-    return save(fig, out / "ednn_counting_scene.png")
+    return save(figs.counting_scene_figure(scene["image"], scene["density"], scene["dataset"]),
+                out / "ednn_counting_scene.png")
 
 
 def counting_section(out: Path, quick: bool = False) -> list[str]:

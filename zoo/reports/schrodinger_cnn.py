@@ -10,7 +10,7 @@ import torch
 from datamodules.physics import schrodinger as S
 
 from ..figures import schrodinger_cnn as paper_figs
-from ..figures.common import plt, save
+from ..figures.common import save
 from ..records import fmt, paper_vs_ours_markdown
 from .common import REPO, RESULTS
 
@@ -25,21 +25,19 @@ def _metric(card: dict, name: str):
 
 
 def _examples(out: Path) -> Path:
-    fig, axes = plt.subplots(2, 4, figsize=(13, 6.4))
-    x = S.grid(64)
-    for j, fam in enumerate(FAMILY_TITLES):
+    """Two example potentials of each family (seeds 100, 101) with their e0, drawn by
+    zoo.figures.schrodinger_cnn.example_potentials."""
+    examples = {}
+    for fam, title in FAMILY_TITLES.items():
+        rows = []
         for i in range(2):
             V, p = S.generate(fam, seed=100 + i, n=64)
             e0 = p.get("e0")
             if e0 is None:
                 e0 = S.solve(V, 1).e0
-            ax = axes[i, j]
-            im = ax.imshow(V, origin="lower", extent=(x[0], x[-1], x[0], x[-1]), cmap="viridis")
-            fig.colorbar(im, ax=ax, fraction=0.046, label="V (Ha)")
-            ax.set_title(f"{FAMILY_TITLES[fam]}\ne0 = {1e3 * e0:.1f} mHa", fontsize=8)
-            ax.set_xlabel("x (bohr)", fontsize=7)
-    fig.suptitle("Example potentials on the 64x64 grid (x = y = linspace(-20, 20, 64) bohr)")
-    return save(fig, out / "schrodinger_cnn_examples.png")
+            rows.append((V, e0))
+        examples[title] = rows
+    return save(paper_figs.example_potentials(examples, S.grid(64)), out / "schrodinger_cnn_examples.png")
 
 
 def _config_data_args(variant: str) -> tuple[type, dict]:
