@@ -420,7 +420,12 @@ def point_states(L: int, delta: float, lam: float, n_realizations: int, seeds, s
             idx.append(i)
         del Hp, Hm
     spectra, par, idx = np.stack(spectra), np.stack(par), np.stack(idx)
-    n_keep = idx.shape[1]
+    return _states_record(spectra, par, idx, k, L)
+
+
+def _states_record(spectra, par, idx, k: int, L: int) -> dict:
+    """The arrays a grid point's shard stores, flattened over (realization, kept state), in their stored dtypes."""
+    n_realizations, n_keep = idx.shape
     return {"spectra": spectra.reshape(-1, spectra.shape[-1]).astype(np.float32),
             "entropy": entanglement_entropy(spectra).reshape(-1).astype(np.float32),
             "realization": np.repeat(np.arange(n_realizations, dtype=np.int32), n_keep),
@@ -460,12 +465,7 @@ def _point_states_all_vectors(L: int, delta: float, lam: float, n_realizations: 
     spectra = np.concatenate([p[0] for p in parts])
     par = np.concatenate([p[1] for p in parts])
     idx = np.concatenate([p[2] for p in parts])
-    n_keep = idx.shape[1]
-    return {"spectra": spectra.reshape(-1, spectra.shape[-1]).astype(np.float32),
-            "entropy": entanglement_entropy(spectra).reshape(-1).astype(np.float32),
-            "realization": np.repeat(np.arange(n_realizations, dtype=np.int32), n_keep),
-            "parity": par.reshape(-1).astype(np.int8),
-            "energy_index": ((idx + k) / (2 ** L - 1)).reshape(-1).astype(np.float32)}
+    return _states_record(spectra, par, idx, k, L)
 
 
 # ----------------------------------------------------------------------------------------- distances, C
