@@ -153,13 +153,21 @@ class RUGANTask(ZooTask):
 
     @torch.no_grad()
     def sample(self, n: int, L: int = 16, extrapolate: bool = False, seed: int | None = None, batch_size: int = 1024,
-               raw: bool = False, **labels) -> torch.Tensor:
+               raw: bool = False, precision: str = "fp32", **labels) -> torch.Tensor:
         """n configurations (n, L, L) int8 +-1 (the sign of the tanh output; `raw=True` returns it).
 
         Labels (`temperature=` or `energy=`, `magnetization=`) are scalars or length-n arrays; what is checked and
         what `extrapolate` allows depends on the class.  L must be a multiple of 4; a bigger L uses a bigger latent
         block (upscaling).  n = 0 gives an empty (0, L, L) batch.
+
+        precision: "fp32" (default) or "bf16": the generator's hidden layers under a bfloat16 autocast on
+        channels-last activations (several times faster on CPUs with bf16 matrix units, e.g. AMX); the output layer,
+        tanh and the sign stay fp32 and the latents are the same for a seed.  Individual spins can differ from the
+        fp32 ones (about 0.1 % of them for the published model); the ensemble statistics agree (<e>, <|m|> within
+        1e-3 per spin over 1000 L = 64 samples, benchmarks/results/rugan_perf.json).
         """
+        if precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be 'fp32' or 'bf16'; got {precision!r}")
         n = validation.count(n, "n")
         batch_size = validation.positive_int(batch_size, "batch_size")
         if not isinstance(L, (int, np.integer)) or L < 4 or L % 4:
@@ -171,7 +179,13 @@ class RUGANTask(ZooTask):
         out = []
         for i in range(0, n, batch_size):
             k = min(batch_size, n - i)
-            x = self(self.latent(k, L, g), y[i:i + k])
+            z = self.latent(k, L, g)
+            if precision == "bf16":
+                # channels-last is the layout oneDNN's bf16 convolutions want (no reorder per layer)
+                with torch.autocast(self.device.type, dtype=torch.bfloat16):
+                    x = self(z.contiguous(memory_format=torch.channels_last), y[i:i + k])
+            else:
+                x = self(z, y[i:i + k])
             out.append(x if raw else torch.where(x >= 0, 1, -1).to(torch.int8))
         self.generator.train(was_training)
         if not out:

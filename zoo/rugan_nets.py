@@ -16,6 +16,37 @@ def _conv(cin: int, cout: int, k: int = 3) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, k, padding=k // 2, padding_mode="circular" if k > 1 else "zeros")
 
 
+def _circular_pad1(x: torch.Tensor) -> torch.Tensor:
+    """x (B, C, H, W) wrapped by one site on each side: the same values as F.pad(x, (1, 1, 1, 1), "circular") (a
+    copy), in two whole-row concatenations and in x's memory format (channels-last stays channels-last, where
+    F.pad's strided slice copies were the generator's biggest cost after the convolutions in bf16)."""
+    if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        v = x.permute(0, 2, 3, 1)  # contiguous (B, H, W, C): rows and columns are whole blocks of memory
+        v = torch.cat([v[:, -1:], v, v[:, :1]], 1)
+        return torch.cat([v[:, :, -1:], v, v[:, :, :1]], 2).permute(0, 3, 1, 2)
+    v = torch.cat([x[..., -1:, :], x, x[..., :1, :]], -2)
+    return torch.cat([v[..., -1:], v, v[..., :1]], -1)
+
+
+def _act_conv(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """conv(leaky_relu(x, 0.2)) for a 3x3 circular `conv`, bit for bit in fp32: pad first, then activate the padded
+    copy in place (an elementwise map commutes with the copy), and convolve without padding as nn.Conv2d does after
+    its own circular pad - one full pass over the activations fewer than activate, pad, convolve."""
+    return F.conv2d(F.leaky_relu_(_circular_pad1(x), 0.2), conv.weight, conv.bias)
+
+
+def _add_upsampled_(h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """h += nearest-x2-up-sampled x, in place, as a broadcast onto h's 2x2 blocks in h's memory layout."""
+    B, C, H, W = x.shape
+    if h.is_contiguous():
+        h.view(B, C, H, 2, W, 2).add_(x[:, :, :, None, :, None])
+    elif h.is_contiguous(memory_format=torch.channels_last):
+        h.permute(0, 2, 3, 1).view(B, H, 2, W, 2, C).add_(x.permute(0, 2, 3, 1)[:, :, None, :, None, :])
+    else:
+        h.add_(F.interpolate(x, scale_factor=2, mode="nearest"))
+    return h
+
+
 class GenBlock(nn.Module):
     """Pre-activation residual block, optional nearest-neighbour x2 up-sampling first."""
 
@@ -26,10 +57,17 @@ class GenBlock(nn.Module):
         self.skip = _conv(cin, cout, 1) if cin != cout else nn.Identity()
 
     def forward(self, x):
+        if self.up and isinstance(self.skip, nn.Identity):
+            # nearest x2 only copies values, so activating before up-sampling gives the same numbers for a quarter
+            # of the work, and the identity skip is added onto each 2x2 block by broadcasting (same sums, no
+            # up-sampled copy of x)
+            a = F.interpolate(F.leaky_relu(x, 0.2), scale_factor=2, mode="nearest")
+            h = _act_conv(self.conv2, F.conv2d(_circular_pad1(a), self.conv1.weight, self.conv1.bias))
+            return _add_upsampled_(h, x)
         if self.up:
             x = F.interpolate(x, scale_factor=2, mode="nearest")
-        h = self.conv2(F.leaky_relu(self.conv1(F.leaky_relu(x, 0.2)), 0.2))
-        return self.skip(x) + h
+        h = _act_conv(self.conv2, _act_conv(self.conv1, x))
+        return h.add_(self.skip(x))  # = skip(x) + h exactly (addition commutes), without a new tensor
 
 
 class CriticBlock(nn.Module):
@@ -65,8 +103,15 @@ class Generator(nn.Module):
 
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """z (B, C_z, l, l), y (B, n_labels) normalized labels -> (B, 4l, 4l) in (-1, 1)."""
-        h = self.inp(torch.cat([z, _label_planes(y, *z.shape[-2:])], 1))
-        return torch.tanh(self.out(F.leaky_relu(self.blocks(h), 0.2))).squeeze(1)
+        zy = torch.cat([z, _label_planes(y, *z.shape[-2:])], 1)
+        if z.is_contiguous(memory_format=torch.channels_last) and not z.is_contiguous():
+            zy = zy.contiguous(memory_format=torch.channels_last)  # keep the caller's layout (cat may not)
+        h = self.blocks(F.conv2d(_circular_pad1(zy), self.inp.weight, self.inp.bias))
+        # the output layer and tanh in fp32 even under a bf16 autocast (RUGANTask.sample(precision="bf16")): the
+        # sign of this pre-activation is the spin, so it is not rounded to bf16's 8 bits (one output channel: cheap)
+        with torch.autocast(h.device.type, enabled=False):
+            out = _act_conv(self.out, h.float())
+        return torch.tanh(out).squeeze(1)
 
 
 class Critic(nn.Module):
