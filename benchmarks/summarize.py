@@ -67,7 +67,25 @@ def _schrodinger_baselines(r) -> list[str]:
                        f"KRR fit time includes the hyperparameter search. Paper: {r['paper']}."]
 
 
-FORMATS = {"perf_metropolis": _metropolis, "perf_training": _training, "perf_data": _data, "schrodinger": _schrodinger,
+def _rugan(r) -> list[str]:
+    rows = ["| L | T | Metropolis decorrelated/s | RUGAN samples/s (fp32) | ratio RUGAN / Metropolis |", "|---|---|---|---|---|"]
+    for x in r.get("rows", []):
+        rows.append(f"| {x['L']} | {x['T']} | {x['metropolis_decorrelated_per_s']:.1f} | {x['rugan_samples_per_s']:.2f} | "
+                    f"{x['ratio_rugan_over_metropolis']:.3g} |")
+    s = r.get("sampling_L64")
+    if s:
+        med, ratio = s["samples_per_s_median"], s["ratio_over_fp32_baseline"]
+        rows += ["", f"Sampling at L = {s['L']}, T = {s['T']}, batch {s['batch']}, {s['threads']} thread, {s['repeats']} "
+                 f"interleaved repeats, load {', '.join(f'{v:.2f}' for v in s['load_average_during'])}:", "",
+                 "| path | samples/s (median) | ratio to the pre-change fp32 path |", "|---|---|---|"]
+        rows += [f"| {k} | {med[k]:.1f} | {ratio[k]:.2f}x |" for k in med]
+        rows += ["", "| T | n | <e> fp32 | <e> bf16 | abs diff <e> | abs diff <abs m> | within 1e-3 |", "|---|---|---|---|---|---|---|"]
+        rows += [f"| {x['T']} | {x['n']} | {x['e_fp32']:.5f} | {x['e_bf16']:.5f} | {x['abs_diff_e']:.1e} | "
+                 f"{x['abs_diff_abs_m']:.1e} | {x['within_1e-3']} |" for x in s["bf16_vs_fp32_statistics"]]
+    return rows
+
+
+FORMATS = {"perf_metropolis": _metropolis, "rugan_perf": _rugan, "perf_training": _training, "perf_data": _data, "schrodinger": _schrodinger,
            "schrodinger_baselines": _schrodinger_baselines}
 
 
