@@ -185,3 +185,10 @@ def _union_values(model, out: Path, name: str) -> dict:
 
 if __name__ == "__main__":
     run(sys.argv[1], Path(sys.argv[2]), sys.argv[3:] or None)
+    # Tear the gloo group down before the interpreter exits: left to interpreter shutdown, its threads were
+    # destroyed mid-flight once in CI ("terminate called without an active exception", rank exit -6).
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

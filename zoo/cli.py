@@ -174,6 +174,15 @@ def lightning_main(args: list[str]) -> None:
            auto_configure_optimizers=False)
 
 
+def _close_process_group() -> None:
+    """After a DDP run, tear the gloo/NCCL group down ourselves: left to interpreter shutdown, its threads can be
+    destroyed mid-flight and abort the process ("terminate called without an active exception") after a good run."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in LIGHTNING_VERBS:
@@ -191,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         except RunFolderInUse as e:  # a fresh fit over an earlier run's checkpoints: say how to resume instead
             print(f"zoo: error: {e}", file=sys.stderr)
             return 2
+        _close_process_group()
         return 0
     from zoo import commands
 
