@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 from .cache import DatasetCache
+from .validation import optional_positive_int, positive_int
 
 # init args that change how data is labelled, split or served, not which samples are generated;
 # they stay out of the recipe hash so that one cache entry serves them all
@@ -51,8 +52,6 @@ class ZooDataModule(pl.LightningDataModule):
     def __init__(self, batch_size: int = 256, num_workers: int = 0, data_dir: str | None = None,
                  gen_workers: int | None = None, progress: bool = True, eval_batch_size: int | None = None):
         super().__init__()
-        from zoo.validation import optional_positive_int, positive_int  # lazy: zoo imports datamodules
-
         # batch_size 2.5 or eval_batch_size -1 reached the DataLoader as a raw traceback
         self.batch_size = positive_int(batch_size, "batch_size")
         self.eval_batch_size = optional_positive_int(eval_batch_size, "eval_batch_size") or 4 * self.batch_size

@@ -15,7 +15,6 @@ paper's for 256 x 256 canvases; smaller canvases scale it by area (ours: we trai
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 import torch

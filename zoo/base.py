@@ -13,7 +13,7 @@ import pytorch_lightning as pl
 import torch
 from torchmetrics import MeanMetric
 
-from .validation import positive_int
+from datamodules.validation import positive_int
 
 SCHEDULES = ("constant", "cosine")
 # named presets beside torch.optim's own classes
@@ -121,3 +121,18 @@ class SupervisedTask(ZooTask):
         # cosine decay to zero over the run, stepped per epoch
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, self.trainer.max_epochs))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
+
+
+class RegressionHooks:
+    """Mixin for the regression models (Ising CNN regressor, Schrodinger CNN, EDNN): MSE loss, and the median and
+    mean absolute error on validation and test (zoo.metrics.regression_metrics).  List it before the task base."""
+
+    def configure_losses(self) -> None:
+        self.loss_fn = torch.nn.MSELoss()
+
+    def configure_metrics(self) -> None:
+        from .metrics import regression_metrics
+
+        make = regression_metrics()
+        self.val_metrics = make.clone(prefix="val/")
+        self.test_metrics = make.clone(prefix="test/")

@@ -22,10 +22,9 @@ import torch
 import torchmetrics
 from torch import nn
 
-from . import validation
-from .base import SupervisedTask
+from datamodules import validation
+from .base import RegressionHooks, SupervisedTask
 from .ednn_nets import EDNN, AtomsTileCNN, CountTileCNN, IsingTileMLP
-from .metrics import regression_metrics
 from .registry import register_model
 
 # initial per-pixel energy of the atoms tile net: about the mean label per pixel of the PROXY data
@@ -37,7 +36,7 @@ IMAGE_RANGE_TOL = 1e-3
 LEGACY_NETS = {"ising_mlp": "IsingEDNN", "count_cnn": "CountingEDNN", "atoms_cnn": "AtomsEDNN"}
 
 
-class EDNNTask(SupervisedTask):
+class EDNNTask(RegressionHooks, SupervisedTask):
     """What the three EDNN tasks share: the wrapper, MSE on the sum, eval steps.  Subclasses set `tile_net()`,
     `scalar` (one extensive output, squeezed) and `dedup` (+-1 inputs: evaluate each distinct tile once), and take
     focus, context, padding and the optimizer arguments (paper: Adam 1e-4, Chem. Sci. 2019 Table 1 (thesis
@@ -85,14 +84,6 @@ class EDNNTask(SupervisedTask):
     def configure_models(self) -> None:
         hp = self.hparams
         self.ednn = EDNN(self.tile_net(hp.focus + 2 * hp.context), hp.focus, hp.context, hp.padding, dedup=self.dedup)
-
-    def configure_losses(self) -> None:
-        self.loss_fn = nn.MSELoss()
-
-    def configure_metrics(self) -> None:
-        make = regression_metrics
-        self.val_metrics = make().clone(prefix="val/")
-        self.test_metrics = make().clone(prefix="test/")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, [C,] H, W) -> (B,) for a scalar EDNN, else (B, l)."""

@@ -143,9 +143,6 @@ def card_class(card: dict) -> tuple[type, dict]:
     """The class a card names (`class_path`) and its init args.  The card is untrusted: only a zoo model class of
     the card's own model may be named (importing and calling an arbitrary path would run arbitrary code).  A card
     from before class paths (tools/migrate_cards.py adds them) is resolved by its model's `from_legacy_args`."""
-    from .base import ZooTask
-    from .registry import import_class
-
     name, init_args = card.get("name", "?"), dict(card["init_args"])
     path = card.get("class_path")
     default = get_model_class(card["model"])
@@ -158,32 +155,33 @@ def card_class(card: dict) -> tuple[type, dict]:
             return legacy_cls, legacy_args
     elif path is None:
         return default, init_args
+    return _zoo_model_class(path, f"card of {name!r}: class_path", card["model"]), init_args
+
+
+def _zoo_model_class(path, what: str, model: str | None = None) -> type:
+    """Import `path` only if it names a zoo model class (a path from a file is untrusted: importing and calling an
+    arbitrary one would run arbitrary code); with `model`, only a class of that registered model."""
+    from .base import ZooTask
+    from .registry import import_class
+
     if not isinstance(path, str) or not path.startswith("zoo.") or path.count(".") < 2:
-        raise ValueError(f"card of {name!r}: class_path must name a class in a zoo module; got {path!r}")
+        raise ValueError(f"{what} must name a class in a zoo module; got {path!r}")
     try:
         cls = import_class(path)
     except (ImportError, AttributeError) as e:
-        raise ValueError(f"card of {name!r}: class_path {path!r} cannot be imported ({e})") from None
-    if not (isinstance(cls, type) and issubclass(cls, ZooTask) and cls.registry_name == card["model"]):
-        raise ValueError(f"card of {name!r}: class_path {path!r} is not a model of {card['model']!r}")
-    return cls, init_args
+        raise ValueError(f"{what} {path!r} cannot be imported ({e})") from None
+    if not (isinstance(cls, type) and issubclass(cls, ZooTask) and model in (None, cls.registry_name)):
+        raise ValueError(f"{what} {path!r} is not a " + (f"model of {model!r}" if model else "zoo model"))
+    return cls
 
 
 def checkpoint_class(path: str, init_args: dict) -> tuple[type | None, dict]:
     """The class and init args to rebuild a Lightning checkpoint's model from its `_class_path` and hyperparameters,
     with old switch arguments mapped to today's classes (card_class).  A path outside the zoo is left to Lightning
     (None): its parser accepts only subclasses of the zoo's base task."""
-    from .base import ZooTask
-    from .registry import import_class
-
     if not (isinstance(path, str) and path.startswith("zoo.")):
         return None, init_args
-    try:
-        cls = import_class(path)
-    except (ImportError, AttributeError) as e:
-        raise ValueError(f"the checkpoint's class {path!r} cannot be imported ({e})") from None
-    if not (isinstance(cls, type) and issubclass(cls, ZooTask)):
-        raise ValueError(f"the checkpoint's class {path!r} is not a zoo model")
+    cls = _zoo_model_class(path, "the checkpoint's class")
     return card_class({"name": path, "model": cls.registry_name, "class_path": path, "init_args": init_args})
 
 

@@ -17,10 +17,10 @@ from torch import nn
 
 from datamodules.physics import ising
 
-from . import validation as V
-from .base import SupervisedTask
+from datamodules import validation as V
+from .base import RegressionHooks, SupervisedTask
 from .layers import reducing_stack
-from .metrics import MedianAbsoluteError, regression_metrics
+from .metrics import MedianAbsoluteError
 from .registry import register_model
 
 REGRESSION_LABELS = ("energy", "magnetization")
@@ -209,7 +209,7 @@ class IsingCNN(IsingCNNBase):
 
 
 @register_model("ising_cnn", variant=True)
-class IsingCNNRegressor(IsingCNNBase):
+class IsingCNNRegressor(RegressionHooks, IsingCNNBase):
     """Regression of the energy (J) or the magnetization (mean spin) with MSE (Sec. IV "Regression", thesis
     L1107-1109).
 
@@ -245,14 +245,6 @@ class IsingCNNRegressor(IsingCNNBase):
     def target_scale(self) -> float:
         # ours: energies are scaled to O(1) inside the loss (|E| <= 2 L^2); predictions come out in J / per spin
         return 2.0 * self.hparams.L ** 2 if self.hparams.label == "energy" else 1.0
-
-    def configure_losses(self) -> None:
-        self.loss_fn = nn.MSELoss()
-
-    def configure_metrics(self) -> None:
-        make = regression_metrics()
-        self.val_metrics = make.clone(prefix="val/")
-        self.test_metrics = make.clone(prefix="test/")
 
     def forward(self, spins: torch.Tensor) -> torch.Tensor:
         """(B, L, L) float spins -> (B,) predictions in units of target_scale."""

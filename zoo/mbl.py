@@ -35,7 +35,7 @@ from torch import nn
 from datamodules.mbl import PHASES
 from datamodules.physics import spin_chain as sc
 
-from . import validation
+from datamodules import validation
 from .base import SupervisedTask, ZooTask
 from .registry import register_model
 

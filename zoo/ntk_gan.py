@@ -34,7 +34,7 @@ from torch import nn
 
 from datamodules.gaussians import mode_collapse_metric, nearest_mode, ring_modes
 
-from . import validation
+from datamodules import validation
 from .base import ZooTask
 from .registry import register_model
 

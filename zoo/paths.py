@@ -6,6 +6,7 @@ hub at any other folder of the same layout (`<model>/<variant>.json` + `.safeten
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -15,6 +16,7 @@ __all__ = ["source_checkout", "checkpoint_dirs", "checkpoints_root", "configs_ro
 _PKG = Path(__file__).resolve().parent
 
 
+@functools.lru_cache(maxsize=None)  # the package does not move while it runs; every hub lookup asks
 def source_checkout() -> Path | None:
     """The repository this `zoo` package runs from, or None when it is an installed wheel.  A bare
     `parent/checkpoints` is not enough: an installed zoo sits in site-packages beside other people's folders."""

@@ -26,7 +26,7 @@ import torch
 
 from datamodules.physics import ising
 
-from . import validation
+from datamodules import validation
 from .base import ZooTask
 from .metrics import GatheredRows
 from .registry import register_model

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torchmetrics
 from torch import nn
 
 from datamodules.physics import schrodinger as S
 
-from . import validation
-from .base import SupervisedTask
+from datamodules import validation
+from .base import RegressionHooks, SupervisedTask
 from .layers import reducing_stack
-from .metrics import regression_metrics
 from .registry import register_model
 
 LABELS = ("e0", "e1", "kinetic")
@@ -30,7 +28,7 @@ LABEL_NAMES = {"e0": "ground-state energy e0", "e1": "first excited energy e1", 
 
 
 @register_model("schrodinger_cnn")
-class SchrodingerCNN(SupervisedTask):
+class SchrodingerCNN(RegressionHooks, SupervisedTask):
     """Args:
         grid: points per side of the input potential (power of two >= 8; paper 256); `zoo fit`
             fills it from `data.init_args.grid`.  The network has log2(grid) - 1 reducing layers.
@@ -81,14 +79,6 @@ class SchrodingerCNN(SupervisedTask):
         self.features = reducing_stack(1, n_reducing, hp.reducing_filters, hp.nonreducing_filters, hp.padding)
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(4 * hp.reducing_filters, hp.fc_width), nn.ReLU(),
                                   nn.Linear(hp.fc_width, 1))
-
-    def configure_losses(self) -> None:
-        self.loss_fn = nn.MSELoss()
-
-    def configure_metrics(self) -> None:
-        make = regression_metrics()
-        self.val_metrics = make.clone(prefix="val/")
-        self.test_metrics = make.clone(prefix="test/")
 
     def forward(self, V: torch.Tensor) -> torch.Tensor:
         """(B, n, n) potentials in Ha -> (B,) energies in units of energy_scale."""

@@ -1,7 +1,7 @@
 """Bad input to the models' public methods gets a clear error (a ValueError naming the argument) or, where
 the input is legal but outside what the model was trained on, an OutOfTrainingRangeWarning; good input
 (the published checkpoints' own kind of data) gets neither.  Each case was silently wrong, or a raw
-traceback, before zoo/validation.py."""
+traceback, before datamodules/validation.py."""
 from __future__ import annotations
 
 import contextlib
@@ -17,7 +17,7 @@ import zoo
 from datamodules.physics import ising
 from datamodules.physics import schrodinger as S
 from datamodules.rugan_em import em_feasible, energy_bounds
-from zoo.validation import OutOfTrainingRangeWarning
+from datamodules.validation import OutOfTrainingRangeWarning
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,4 +1,5 @@
-"""Input checks shared by the models' public methods (predict_*, sample, count, thermodynamics, ...).
+"""Input checks shared by the models' public methods (predict_*, sample, count, thermodynamics, ...) and the
+DataModules (batch sizes).  It lives at the data layer so both can import it the one way imports run.
 
 One place for the checks so every model words them the same way: each error is a ValueError that
 names the argument and says what it expects; input that is legal but outside what a model was
