@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests
 
 bench: $(STAMP)
-	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) -m pip install -q -e '.[test,bench,peers]'
 	for f in benchmarks/perf_*.py; do $(PY) $$f || exit 1; done
 	$(PY) benchmarks/summarize.py
 

@@ -9,7 +9,8 @@ _MODELS: dict[str, type] = {}
 # registry name -> module holding it; imported lazily so `import zoo` stays cheap.  A name whose
 # module is not in this checkout (a paper still being built) is simply not listed.
 _MODULES = {"ising_cnn": "zoo.ising_cnn", "schrodinger_cnn": "zoo.schrodinger_cnn", "ednn": "zoo.ednn",
-            "rugan": "zoo.rugan", "ntk_gan": "zoo.ntk_gan", "mbl": "zoo.mbl"}
+            "rugan": "zoo.rugan", "ntk_gan": "zoo.ntk_gan", "mbl": "zoo.mbl",
+            "flows": "zoo.flows", "nqs": "zoo.nqs", "cool": "zoo.cool"}
 
 
 def register_model(name: str, variant: bool = False):

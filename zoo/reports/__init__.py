@@ -9,7 +9,8 @@ from ..paths import source_checkout
 from ..registry import unknown_name_error
 
 # model -> report module; like the registry, a report whose module is not in the checkout is not offered
-REPORTS = {m: f"zoo.reports.{m}" for m in ("ising_cnn", "schrodinger_cnn", "ednn", "rugan", "ntk_gan", "mbl")}
+REPORTS = {m: f"zoo.reports.{m}" for m in ("ising_cnn", "schrodinger_cnn", "ednn", "rugan", "ntk_gan", "mbl",
+                                                     "flows", "nqs", "cool")}
 
 
 def available_reports() -> list[str]:
