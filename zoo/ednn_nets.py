@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import SameConv2d
+from .layers import FP32Linear, SameConv2d
 
 PADDINGS = ("circular", "zeros")
 
@@ -284,7 +284,7 @@ class IsingTileMLP(nn.Module):
         n = tile * tile
         self.layers = nn.Sequential(nn.Flatten(), nn.Linear(n, width_factor * n), nn.ReLU(),
                                     nn.Linear(width_factor * n, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
-                                    nn.ReLU(), nn.Linear(hidden, 1))
+                                    nn.ReLU(), FP32Linear(hidden, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x)
@@ -339,7 +339,7 @@ class CountTileCNN(_ConvStack):
             c, s = filters, s_out
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(filters * s * s, fc_width), nn.ReLU(),
-                                  nn.Linear(fc_width, n_out))
+                                  FP32Linear(fc_width, n_out))
         self.n_conv, self.tile, self.out_side = n_conv, tile, s
         self.conv_padding, self.zero_background = conv_padding, bool(zero_background)
 
@@ -399,7 +399,7 @@ class AtomsTileCNN(_ConvStack):
             layers += [SameConv2d(c, out, k, stride=stride), nn.ReLU()]
             c, s = out, math.ceil(s / stride)
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(c * s * s, fc_width), nn.ReLU(), nn.Linear(fc_width, 1))
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(c * s * s, fc_width), nn.ReLU(), FP32Linear(fc_width, 1))
         # PyTorch's default init shrinks the signal through 13 thin ReLU layers, and a random last layer makes the
         # first steps kill units while the output drifts to the label mean: training then stalls at the mean
         for mod in self.modules():

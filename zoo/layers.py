@@ -51,3 +51,19 @@ def reducing_stack(in_channels: int, n_reducing: int, reducing_filters: int, non
         layers += [SameConv2d(c, reducing_filters, 3, 2, padding), nn.ReLU()]
         c = reducing_filters
     return nn.Sequential(*layers)
+
+
+class FP32Linear(nn.Linear):
+    """A Linear layer that computes in float32 even inside a bfloat16 autocast (`--trainer.precision bf16-mixed`).
+
+    The output layer of a regression network: its value *is* the physical prediction, and bf16 keeps 8 bits of
+    mantissa, so a bf16 output would round an 8x8 Ising energy (scale ~64 J) to ~0.25 J, twice the card's median
+    error.  The hidden layers run on the bf16 matrix units; this one (a few hundred weights) stays exact.  Same
+    parameters and state-dict keys as nn.Linear, and the same arithmetic outside autocast, so fp32 checkpoints load
+    and evaluate bit for bit."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not torch.is_autocast_enabled(x.device.type):
+            return super().forward(x)
+        with torch.autocast(x.device.type, enabled=False):
+            return F.linear(x.float(), self.weight.float(), None if self.bias is None else self.bias.float())

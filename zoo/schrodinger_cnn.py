@@ -18,7 +18,7 @@ from datamodules.physics import schrodinger as S
 
 from datamodules import validation
 from .base import RegressionHooks, SupervisedTask
-from .layers import reducing_stack
+from .layers import FP32Linear, reducing_stack
 from .registry import register_model
 
 LABELS = ("e0", "e1", "kinetic")
@@ -78,7 +78,7 @@ class SchrodingerCNN(RegressionHooks, SupervisedTask):
         n_reducing = int(np.log2(hp.grid)) - 1  # 256 -> 128 -> ... -> 2: the final map is 2 x 2
         self.features = reducing_stack(1, n_reducing, hp.reducing_filters, hp.nonreducing_filters, hp.padding)
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(4 * hp.reducing_filters, hp.fc_width), nn.ReLU(),
-                                  nn.Linear(hp.fc_width, 1))
+                                  FP32Linear(hp.fc_width, 1))  # the energy itself: fp32 under bf16 autocast
 
     def forward(self, V: torch.Tensor) -> torch.Tensor:
         """(B, n, n) potentials in Ha -> (B,) energies in units of energy_scale."""
