@@ -19,11 +19,13 @@ from datamodules.physics import ising
 
 from datamodules import validation as V
 from .base import RegressionHooks, SupervisedTask
-from .layers import reducing_stack
+from .layers import FP32Linear, reducing_stack
 from .metrics import MedianAbsoluteError
 from .registry import register_model
 
 REGRESSION_LABELS = ("energy", "magnetization")
+# the energy a regressor learns: the nearest-neighbour model, or the other Hamiltonians of Sec. IV (thesis L1135-1177)
+HAMILTONIANS = ("ising", "screened_coulomb", "sinusoidal_coulomb", "potts")
 
 
 class IsingCNNBase(SupervisedTask):
@@ -66,7 +68,7 @@ class IsingCNNBase(SupervisedTask):
         n_reducing = int(np.log2(hp.input_size)) - 1  # 16 -> 8 -> 4 -> 2: the final map is 2 x 2
         self.features = reducing_stack(1, n_reducing, hp.reducing_filters, hp.nonreducing_filters, hp.padding)
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(4 * hp.reducing_filters, hp.fc_width), nn.ReLU(),
-                                  nn.Linear(hp.fc_width, self.n_outputs))
+                                  FP32Linear(hp.fc_width, self.n_outputs))  # fp32 under bf16 autocast
         self.register_buffer("_levels", torch.as_tensor(ising.energy_levels(hp.L), dtype=torch.float32),
                              persistent=False)
 
@@ -211,19 +213,30 @@ class IsingCNN(IsingCNNBase):
 @register_model("ising_cnn", variant=True)
 class IsingCNNRegressor(RegressionHooks, IsingCNNBase):
     """Regression of the energy (J) or the magnetization (mean spin) with MSE (Sec. IV "Regression", thesis
-    L1107-1109).
+    L1107-1109), and of the long-range and continuous-spin energies of Sec. IV "Long-range interactions" and
+    "A modified Potts model" (Eqs. 1-2, thesis L1135-1177) with the same network and loss.
 
     Args:
         label: 'energy' (total energy, J) or 'magnetization' (mean spin); `zoo fit` links it from
-            `data.init_args.label`.  Other arguments: see `IsingCNNBase`.
+            `data.init_args.label`.
+        hamiltonian: whose energy ('ising': nearest neighbour, datamodules.physics.ising; 'screened_coulomb',
+            'sinusoidal_coulomb': datamodules.physics.long_range; 'potts': datamodules.physics.potts); `zoo fit`
+            links it from the long-range DataModule.  For 'potts' the input plane is the raw spin angle in
+            radians, [0, pi), in the place of the +-1 spin (ours: the paper feeds "a continuum of spins" without
+            saying how; one plane keeps the architecture unchanged).  Other arguments: see `IsingCNNBase`.
     """
 
     def __init__(self, L: int | None = None, label: str = "energy", input_size: int = 16,
                  reducing_filters: int = 32, nonreducing_filters: int = 16, fc_width: int = 1024,
                  padding: str = "tf_same", optimizer: str = "adadelta_tf", lr: float = 1e-3,
-                 weight_decay: float = 0.0, lr_schedule: str = "constant", optimizer_args: dict | None = None):
+                 weight_decay: float = 0.0, lr_schedule: str = "constant", optimizer_args: dict | None = None,
+                 hamiltonian: str = "ising"):
         if label not in REGRESSION_LABELS:
             raise ValueError(f"label must be one of {REGRESSION_LABELS}; got {label!r}")
+        if hamiltonian not in HAMILTONIANS:
+            raise ValueError(f"hamiltonian must be one of {HAMILTONIANS}; got {hamiltonian!r}")
+        if hamiltonian != "ising" and label != "energy":
+            raise ValueError(f"label must be 'energy' for hamiltonian={hamiltonian!r}; got {label!r}")
         super().__init__(L=L, input_size=input_size, reducing_filters=reducing_filters,
                          nonreducing_filters=nonreducing_filters, fc_width=fc_width, padding=padding,
                          optimizer=optimizer, lr=lr, weight_decay=weight_decay, lr_schedule=lr_schedule,
@@ -232,6 +245,25 @@ class IsingCNNRegressor(RegressionHooks, IsingCNNBase):
     @property
     def task(self) -> str:
         return self.hparams.label
+
+    @property
+    def hamiltonian(self) -> str:
+        # cards published before the long-range models carry no `hamiltonian`: they are nearest-neighbour models
+        return self.hparams.get("hamiltonian", "ising")
+
+    def _input(self, spins) -> torch.Tensor:
+        if self.hamiltonian != "potts":
+            return super()._input(spins)
+        from datamodules.physics import potts
+
+        return torch.as_tensor(potts.check_angles(spins, "spins", L=self.L), dtype=self.dtype, device=self.device)
+
+    def thermodynamics(self, temps, magnetization_model=None, **mc) -> dict:
+        if self.hamiltonian == "potts":
+            raise ValueError("thermodynamics flips +-1 spins; a Potts model (continuous angles) has no such moves")
+        if self.hamiltonian != "ising" and self.L == 4:
+            raise ValueError("4x4 exact thermodynamics enumerate the nearest-neighbour model; use an 8x8 model")
+        return super().thermodynamics(temps, magnetization_model, **mc)
 
     @property
     def class_values(self):
@@ -266,7 +298,8 @@ class IsingCNNRegressor(RegressionHooks, IsingCNNBase):
         return {"preds": pred, "target": y}
 
     def predict_energy(self, spins, batch_size: int = 8192) -> torch.Tensor:
-        """Total energy in units of J of (B, L, L) +-1 spins (array or tensor) -> (B,) tensor."""
+        """Total energy in units of J of (B, L, L) +-1 spins (angles in [0, pi) for 'potts'; array or tensor)
+        -> (B,) tensor."""
         if self.hparams.label != "energy":
             return super().predict_energy(spins, batch_size)
         return self._batched(spins, batch_size) * self.target_scale

@@ -17,4 +17,17 @@ def model(model_args: dict, data: dict):
     return IsingCNNRegressor(**{**model_args, "L": data["L"], "label": label})
 
 
-TINY = {"datamodules.ising.IsingDataModule": (tiny, model)}
+def tiny_long_range(data: dict) -> list[str]:
+    return ["--data.init_args.n_train", "300", "--data.init_args.n_val", "60", "--data.init_args.n_test", "60",
+            "--data.init_args.shard_size", "200"]
+
+
+def model_long_range(model_args: dict, data: dict):
+    from zoo.ising_cnn import IsingCNNRegressor
+
+    # L and hamiltonian are linked from the long-range DataModule
+    return IsingCNNRegressor(**{**model_args, "L": data["L"], "hamiltonian": data["hamiltonian"]})
+
+
+TINY = {"datamodules.ising.IsingDataModule": (tiny, model),
+        "datamodules.ising_long_range.LongRangeSpinDataModule": (tiny_long_range, model_long_range)}
