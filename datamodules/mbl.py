@@ -35,12 +35,12 @@ MBL_LOADER_ARGS = {"serve", "n_resamples", "n_per_point", "resample_seed"}
 
 
 def _shard(k: int, *, key: str, L: int, points: list, chunks: list, region: tuple, resolve_parity: bool,
-           trim: float, mean_convention: str) -> dict:
+           trim: float, mean_convention: str, ed: str = "exact") -> dict:
     out = {n: [] for n in ("spectra", "entropy", "realization", "parity", "energy_index", "point")}
     for p in chunks[k]:
         delta, lam, R, K = points[p]
         d = sc.point_states(L, delta, lam, R, [sc.seed_sequence(key, p, r) for r in range(R)], K, region=region,
-                            resolve_parity=resolve_parity, trim=trim, mean_convention=mean_convention)
+                            resolve_parity=resolve_parity, trim=trim, mean_convention=mean_convention, vectors=ed)
         for n, v in d.items():
             out[n].append(v)
         out["point"].append(np.full(len(d["spectra"]), p, dtype=np.int32))
@@ -95,6 +95,11 @@ class MBLDataModule(ZooDataModule):
             P sectors (default, ours; False shows the Z2 artifact).  mean_convention: 'arithmetic' (default) or
             'geometric' Jbar / hbar (the paper's "means", thesis Sec. 1.3, L373, is ambiguous: ours).
         points_per_shard: grid points per cache shard (the unit of parallel generation; part of the recipe).
+        ed: how grid points with `states_per_realization` are diagonalized (`spin_chain.point_states` vectors=):
+            'exact' (default: eigh per parity sector; the bytes of every dataset published before 'ed' existed, so
+            it is left out of the recipe and their hashes are unchanged), 'chosen', or 'band' (two-stage
+            reduction, eigenvalues only, then only the kept eigenvectors: ~2.5-3x faster at L = 12, the same kept
+            states, spectra equal to ~1e-12 but not bit for bit; part of the recipe when not 'exact').
         seed: dataset seed.
         serve: 'states' (classifier) or 'resamples' (clusterer); n_resamples, n_per_point (paper 1000 and 5,
             thesis Sec. 1.3.2, L407), resample_seed: the resampling protocol.  Not part of the recipe.
@@ -111,7 +116,7 @@ class MBLDataModule(ZooDataModule):
                  states_per_realization: int | None = 20, train_points: list | None = None,
                  train_realizations: int = 100, train_states_per_realization: int | None = None,
                  region_size: int = 4, trim: float = 0.1, resolve_parity: bool = True,
-                 mean_convention: str = "arithmetic", points_per_shard: int = 20, seed: int = 0,
+                 mean_convention: str = "arithmetic", points_per_shard: int = 20, ed: str = "exact", seed: int = 0,
                  serve: str = "states", n_resamples: int = 50, n_per_point: int = 5, resample_seed: int = 0,
                  val_fraction: float = 0.1, test_fraction: float = 0.1, batch_size: int = 256,
                  num_workers: int = 0, data_dir: str | None = None, gen_workers: int | None = None,
@@ -143,6 +148,8 @@ class MBLDataModule(ZooDataModule):
             raise ValueError("serve='resamples' needs a grid (grid_realizations >= 1)")
         if n_resamples < 1 or n_per_point < 1:
             raise ValueError(f"n_resamples and n_per_point must be >= 1; got {n_resamples}, {n_per_point}")
+        if ed not in sc.ED_PATHS:
+            raise ValueError(f"ed must be one of {sc.ED_PATHS}; got {ed!r}")
         if points_per_shard < 1:
             raise ValueError(f"points_per_shard must be >= 1; got {points_per_shard}")
         if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
@@ -157,12 +164,15 @@ class MBLDataModule(ZooDataModule):
         self.train_realizations, self.train_states_per_realization = train_realizations, train_states_per_realization
         self.region_size, self.trim, self.resolve_parity = region_size, trim, resolve_parity
         self.mean_convention, self.points_per_shard, self.seed = mean_convention, points_per_shard, seed
+        self.ed = ed
         self.serve, self.n_resamples, self.n_per_point, self.resample_seed = serve, n_resamples, n_per_point, resample_seed
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.arrays: dict | None = None
 
     def recipe(self) -> dict:
         r = super().recipe()
+        if r.get("ed") == "exact":  # the path of every dataset made before `ed` existed: same recipe, same hash
+            del r["ed"]
         return {k: v for k, v in r.items() if k not in MBL_LOADER_ARGS | LOADER_ARGS}
 
     # -- the grid -------------------------------------------------------------------------------
@@ -204,7 +214,7 @@ class MBLDataModule(ZooDataModule):
         return functools.partial(_shard, key=recipe_hash(self.recipe()), L=self.L, points=self.points(),
                                  chunks=self._chunks(), region=sc.middle_region(self.L, self.region_size),
                                  resolve_parity=self.resolve_parity, trim=self.trim,
-                                 mean_convention=self.mean_convention)
+                                 mean_convention=self.mean_convention, ed=self.ed)
 
     # -- splits ---------------------------------------------------------------------------------
     def setup(self, stage: str | None = None) -> None:

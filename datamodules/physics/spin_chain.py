@@ -39,6 +39,7 @@ __all__ = ["MEAN_CONVENTIONS", "check_chain", "middle_region", "sample_couplings
            "js_distance_matrix", "js_distance", "confusion", "seed_sequence", "parity_expectation"]
 
 MEAN_CONVENTIONS = ("arithmetic", "geometric")
+ED_PATHS = ("exact", "chosen", "band")  # point_states(vectors=...): see _chosen_states
 MAX_L = 16
 
 
@@ -341,6 +342,31 @@ def _back_transform(c: np.ndarray, tau: np.ndarray, Zc: np.ndarray) -> np.ndarra
     return X
 
 
+# Selection guard of ed='band': its eigenvalues differ from eigh's by ~1e-13 at L = 12 (two backward-stable
+# reductions; measured <= 7e-13 = ~80 eps ||H||).  Only an eigenvalue pair from different sectors closer than this
+# bound can swap in the merged order; `_selection_is_robust` finds such pairs where they would matter.
+SELECTION_TOL_ULPS = 4.0  # tol = SELECTION_TOL_ULPS * n * eps * ||H||: ~50x the largest difference measured
+
+
+def _selection_is_robust(E: np.ndarray, half: int, k: int, positions: np.ndarray) -> bool:
+    """Whether the merged, trimmed selection from eigenvalues E = [E_+ (half), E_- (half)] (each ascending) is the
+    same for any eigenvalues within tol of these.
+
+    Within a sector the order is fixed (index order); only a + / - pair closer than tol can swap.  Adjacent sorted
+    values with gaps <= tol form clusters; a swap stays inside a cluster with both sectors ("mixed").  The kept
+    positions (k + `positions`) must not fall into a mixed cluster, nor may one straddle a trim boundary."""
+    N = len(E)
+    tol = SELECTION_TOL_ULPS * half * np.finfo(np.float64).eps * max(1.0, float(np.abs(E).max()))
+    order = np.argsort(E, kind="stable")
+    minus = order >= half
+    cid = np.concatenate([[0], np.cumsum(np.diff(E[order]) > tol)])
+    n_c = int(cid[-1]) + 1
+    mixed = (np.bincount(cid, weights=minus, minlength=n_c) > 0) & (np.bincount(cid, weights=~minus, minlength=n_c) > 0)
+    if mixed[cid[k + np.asarray(positions, dtype=np.int64)]].any():
+        return False
+    return not (k and any(cid[a] == cid[a + 1] and mixed[cid[a]] for a in (k - 1, N - k - 1)))
+
+
 def _chosen_states(Hp: np.ndarray, Hm: np.ndarray, k: int, pick, vectors: str):
     """Parity-resolved states of one realization (sector blocks Hp, Hm from `parity_blocks`) at positions
     pick(M) of the trimmed, merged spectrum.
@@ -350,12 +376,27 @@ def _chosen_states(Hp: np.ndarray, Hm: np.ndarray, k: int, pick, vectors: str):
     Only the chosen eigenvectors are mapped to the full basis (eigenstates copies all 2^L of them).
     vectors='exact': np.linalg.eigh per sector, bit-identical to `eigenstates` (same calls on the same blocks);
     'chosen': the eigenvalues from the same dsytrd + dstedc as eigh (bit-identical, so the same selection), and
-    only the chosen columns back-transformed (their last bits may differ from eigh's full back-transform)."""
+    only the chosen columns back-transformed (their last bits may differ from eigh's full back-transform);
+    'band': two-stage reduction, eigenvalues without vectors, the chosen vectors by inverse iteration
+    (`selected_eigh`); its eigenvalues differ from eigh's in the last bits, so where that could change the
+    selection (`_selection_is_robust`) the realization falls back to 'chosen' (eigh-identical eigenvalues).
+
+    Returns (psi (m, 2^L), parity (m,), positions (m,), path used: 'exact' / 'chosen' / 'band')."""
+    from . import selected_eigh as se
+
     half = Hp.shape[0]
-    parts = [np.linalg.eigh(H) if vectors == "exact" else _block_eigvals_and_tridiagonal(H) for H in (Hp, Hm)]
-    E = np.concatenate([parts[0][0], parts[1][0]])
+    idx = pick(2 * half - 2 * k)  # M is fixed by the size: draw once, whichever path runs
+    if vectors == "band" and half > 1 and se.available():
+        parts = [se.BandEigh(H) for H in (Hp, Hm)]
+        E = np.concatenate([parts[0].w, parts[1].w])
+        if not _selection_is_robust(E, half, k, idx):
+            vectors = "chosen"
+    elif vectors == "band":
+        vectors = "chosen"
+    if vectors != "band":
+        parts = [np.linalg.eigh(H) if vectors == "exact" else _block_eigvals_and_tridiagonal(H) for H in (Hp, Hm)]
+        E = np.concatenate([parts[0][0], parts[1][0]])
     order = np.argsort(E, kind="stable")[k:2 * half - k]
-    idx = pick(len(order))
     src = order[idx]  # < half: sector +, else sector - (column src - half)
     psi = np.empty((len(idx), 2 * half))
     par = np.where(src < half, 1, -1).astype(np.int8)
@@ -363,14 +404,16 @@ def _chosen_states(Hp: np.ndarray, Hm: np.ndarray, k: int, pick, vectors: str):
         sel = np.flatnonzero((src >= lo) & (src < lo + half))
         if not len(sel):
             continue
-        cols = src[sel] - lo
+        cols = src[sel] - lo  # ascending: src follows the merged order, ascending in energy within a sector
         if vectors == "exact":
             u = parts[s][1][:, cols]
+        elif vectors == "band":
+            u = parts[s].vectors(cols)
         else:
             _, Z, c, tau = parts[s]
             u = _back_transform(c, tau, Z[:, cols])
         psi[sel] = sector_to_full(u.T, sign)
-    return psi, par, idx
+    return psi, par, idx, vectors
 
 
 def point_states(L: int, delta: float, lam: float, n_realizations: int, seeds, states_per_realization: int | None,
@@ -380,15 +423,17 @@ def point_states(L: int, delta: float, lam: float, n_realizations: int, seeds, s
     """Spectra of kept eigenstates at one (Delta, lambda): realization r uses `seeds[r]` (a SeedSequence) to draw
     its couplings and then which `states_per_realization` of its kept states to keep (None: all, in energy order).
 
-    vectors (parity-resolved only; not part of any dataset recipe): 'exact' (default) gives the bytes of the
+    vectors (parity-resolved only; the MBL recipe's `ed`): 'exact' (default) gives the bytes of the
     all-eigenvectors path (`_point_states_all_vectors`), diagonalizing each sector by eigh but building only the
-    chosen states; 'chosen' back-transforms only the chosen eigenvectors (same selection, spectra equal to ~1e-13
-    but not bit for bit: use it where no stored dataset must be reproduced).
+    chosen states; 'chosen' back-transforms only the chosen eigenvectors; 'band' computes eigenvalues by the
+    two-stage reduction and only the chosen eigenvectors (`selected_eigh`), falling back to 'chosen' where the
+    selection could differ.  All three keep the same states; 'chosen' and 'band' spectra equal 'exact' to ~1e-12
+    but not bit for bit (a float32 last bit may differ): a stored dataset is reproduced only by its own path.
 
     Returns spectra (n, 2^|A|) float32 descending, entropy (n,) float32, realization (n,) int32,
     parity (n,) int8, energy_density (n,) float32 (position in the realization's spectrum, 0 = ground)."""
-    if vectors not in ("exact", "chosen"):
-        raise ValueError(f"vectors must be 'exact' or 'chosen'; got {vectors!r}")
+    if vectors not in ED_PATHS:
+        raise ValueError(f"vectors must be one of {ED_PATHS}; got {vectors!r}")
     if not resolve_parity or states_per_realization is None:
         # all kept states (or the full-eigh artifact path): every eigenvector is used anyway
         return _point_states_all_vectors(L, delta, lam, n_realizations, seeds, states_per_realization, region,
@@ -414,7 +459,7 @@ def point_states(L: int, delta: float, lam: float, n_realizations: int, seeds, s
                 if states_per_realization >= M:
                     return np.arange(M)
                 return np.sort(g.choice(M, states_per_realization, replace=False))
-            psi, p, i = _chosen_states(Hp[r], Hm[r], k, pick, vectors)
+            psi, p, i, _ = _chosen_states(Hp[r], Hm[r], k, pick, vectors)
             spectra.append(rdm_spectrum(psi, L, region))
             par.append(p)
             idx.append(i)

@@ -105,7 +105,7 @@ def test_loaders(dm):
     ({"delta_range": [1.0, float("nan")]}, "delta_range"), ({"lambda_range": [-1.0, 2.0]}, "lambda_range"),
     ({"train_points": [[0.0, 1.0, "glass"]]}, "train_points"), ({"serve": "both"}, "serve"),
     ({"mean_convention": "median"}, "mean_convention"), ({"trim": 0.7}, "trim"),
-    ({"states_per_realization": 0}, "states_per_realization"), ({"val_fraction": 0.6, "test_fraction": 0.5}, "fraction"),
+    ({"states_per_realization": 0}, "states_per_realization"), ({"ed": "lanczos"}, "ed"), ({"val_fraction": 0.6, "test_fraction": 0.5}, "fraction"),
 ])
 def test_bad_input_raises(kw, match):
     with pytest.raises(ValueError, match=match):
@@ -135,3 +135,35 @@ def test_data_generate_torchrun_two_ranks_identical_to_one_process(zoo_cmd, subp
     for name in f1:
         assert (e1 / name).read_bytes() == (e2 / name).read_bytes(), name
     assert json.loads((e1 / "manifest.json").read_text())["n_shards"] == 6
+
+
+def test_ed_path_keeps_published_recipes_and_the_kept_states(tmp_path):
+    """`ed` (how grid points are diagonalized) is left out of the recipe when 'exact', so every published card's
+    dataset keeps its hash; 'band' is a different recipe whose shards keep the same states as 'exact'."""
+    from pathlib import Path
+
+    cards = sorted((Path(__file__).parents[2] / "checkpoints" / "mbl").glob("*.json"))
+    assert cards
+    for card in cards:
+        ds = json.loads(card.read_text())["dataset"]
+        if "ed" in ds["recipe"]:
+            continue  # made with a named ED path: its hash covers it
+        assert recipe_hash(MBLDataModule(**ds["init_args"]).recipe()) == ds["recipe_hash"], card.name
+    kw = {**TINY, "L": 8, "n_delta": 2, "delta_range": [0.0, 3.0], "n_lambda": 1, "lambda_range": [0.3, 0.3],
+          "train_realizations": 0, "states_per_realization": 12}
+    exact = MBLDataModule(**kw, data_dir=str(tmp_path / "a"))
+    band = MBLDataModule(**kw, ed="band", data_dir=str(tmp_path / "b"))
+    assert "ed" not in exact.recipe() and band.recipe()["ed"] == "band"
+    assert recipe_hash(exact.recipe()) == recipe_hash(MBLDataModule(**kw, ed="exact").recipe())
+    assert recipe_hash(band.recipe()) != recipe_hash(exact.recipe())
+    # same seeds for both (the seed key is the recipe hash): compare the kept states point by point
+    pts = exact.points()
+    for p, (delta, lam, R, K) in enumerate(pts):
+        seeds = [sc.seed_sequence("k", p, r) for r in range(R)]
+        a = sc.point_states(8, delta, lam, R, seeds, K)
+        b = sc.point_states(8, delta, lam, R, seeds, K, vectors=band.ed)
+        for key in ("realization", "parity", "energy_index"):
+            np.testing.assert_array_equal(a[key], b[key])
+        np.testing.assert_allclose(a["spectra"], b["spectra"], atol=2e-7)
+    shard = band.shard_fn()(0)
+    assert len(shard["spectra"]) == 2 * 2 * 12 and np.isfinite(shard["spectra"]).all()

@@ -295,7 +295,8 @@ def test_chosen_states_equal_the_all_eigenvectors_path(L, R, per):
     _, psi_all, par_all = sc.eigenstates(L, c["J"], c["h"], c["lam_h"], c["lam_J"])
     pick = lambda M: np.sort(np.random.default_rng(5).choice(M, per, replace=False))  # noqa: E731
     Hp, Hm = sc.parity_blocks(L, c["J"], c["h"], c["lam_h"], c["lam_J"])
-    psi, par, idx = sc._chosen_states(Hp[0], Hm[0], k, pick, "chosen")
+    psi, par, idx, path = sc._chosen_states(Hp[0], Hm[0], k, pick, "chosen")
+    assert path == "chosen"
     np.testing.assert_array_equal(par, par_all[0, idx])
     np.testing.assert_allclose(sc.rdm_spectrum(psi, L), sc.rdm_spectrum(psi_all[0, idx], L), atol=1e-10)
 
@@ -314,7 +315,11 @@ def test_mbl_shard_bytes_unchanged(monkeypatch):
                                progress=False)
         key = recipe_hash(dm.recipe())
         new = dm.shard_fn()(0)
-        monkeypatch.setattr(sc, "point_states", sc._point_states_all_vectors)
+        def all_vectors(*a, vectors, **kw):
+            assert vectors == "exact"  # the default recipe (no `ed`) runs the exact path
+            return sc._point_states_all_vectors(*a, **kw)
+
+        monkeypatch.setattr(sc, "point_states", all_vectors)
         ref = dm.shard_fn()(0)
         assert recipe_hash(dm.recipe()) == key
     assert set(new) == set(ref) and len(ref["spectra"]) == 2 * 2 * 10
@@ -325,3 +330,121 @@ def test_mbl_shard_bytes_unchanged(monkeypatch):
 def test_point_states_vectors_argument():
     with pytest.raises(ValueError, match="vectors"):
         sc.point_states(6, 0.0, 1.0, 1, [np.random.SeedSequence(0)], 3, vectors="some")
+
+
+# ----------------------------------------------------------------------------- ed='band': two-stage + inverse iteration
+@pytest.mark.parametrize("n", [2, 5, 40, 300])
+def test_selected_eigh_equals_eigh(n):
+    """BandEigh: eigenvalues equal eigh's to ~n eps ||A||; the chosen eigenvectors are eigh's up to sign,
+    orthonormal, with residual ||A x - w x|| at rounding level."""
+    from datamodules.physics import selected_eigh as se
+
+    if not se.available():
+        pytest.fail("the two-stage LAPACK routines were not found in the loaded OpenBLAS")
+    A = np.random.default_rng(n).standard_normal((n, n))
+    A = A + A.T
+    w0, V0 = np.linalg.eigh(A)
+    b = se.BandEigh(A)
+    scale = np.abs(w0).max()
+    assert np.abs(b.w - w0).max() < 1e-13 * n * scale
+    cols = np.unique(np.r_[0, np.arange(1, n, 3), n - 1])
+    X = b.vectors(cols)
+    assert np.abs(A @ X - X * b.w[cols]).max() < 1e-13 * n * scale
+    np.testing.assert_allclose(np.abs(np.sum(X * V0[:, cols], 0)), 1.0, atol=1e-10)  # generic: gaps >> eps
+    np.testing.assert_allclose(X.T @ X, np.eye(len(cols)), atol=1e-12)
+
+
+def test_selected_eigh_degenerate_clusters_are_orthonormal():
+    """Exactly degenerate eigenvalues (a rotated 3-fold and 2-fold level): inverse iteration must still return an
+    orthonormal basis of each eigenspace (the cluster re-orthogonalization), like eigh."""
+    from datamodules.physics import selected_eigh as se
+
+    Q, _ = np.linalg.qr(np.random.default_rng(3).standard_normal((60, 60)))
+    w = np.r_[np.full(3, -1.0), np.linspace(0, 1, 55), np.full(2, 2.0)]
+    A = (Q * w) @ Q.T
+    b = se.BandEigh(A)
+    cols = np.array([0, 1, 2, 30, 58, 59])
+    X = b.vectors(cols)
+    np.testing.assert_allclose(X.T @ X, np.eye(6), atol=1e-12)
+    assert np.abs(A @ X - X * b.w[cols]).max() < 1e-12
+    for block in ([0, 1, 2], [4, 5]):  # each spans its exact eigenspace: projector equal to eigh's
+        idx = cols[block]
+        P0 = Q[:, idx] @ Q[:, idx].T
+        np.testing.assert_allclose(X[:, block] @ X[:, block].T, P0, atol=1e-12)
+    with pytest.raises(ValueError, match="cols"):
+        b.vectors([3, 1])
+    with pytest.raises(ValueError, match="square"):
+        se.BandEigh(np.ones((3, 4)))
+
+
+def test_selection_guard_finds_swappable_pairs():
+    """_selection_is_robust on hand-made spectra: a +/- pair closer than the tolerance at a kept position, or
+    straddling the trim boundary, can swap; a same-sector pair or an unkept position cannot change the selection."""
+    half, k = 6, 1
+    Ep = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    Em = Ep + 0.5
+    base = np.r_[Ep, Em]  # merged: 0, .5, 1, 1.5, ... ; all gaps 0.5
+    assert sc._selection_is_robust(base, half, k, np.arange(10))
+    tie = np.r_[Ep, Em - 0.5 + 1e-15]  # every - level a hair above its + partner: doublets (deep spin glass)
+    assert not sc._selection_is_robust(tie, half, k, np.array([2]))
+    Em2 = Em.copy()
+    Em2[3] = 3.0 + 1e-15  # one doublet: merged positions 6 (+3.0) and 7 (-3.0 + 1e-15)
+    E = np.r_[Ep, Em2]
+    assert not sc._selection_is_robust(E, half, k, np.array([5]))  # kept position k + 5 = 6: in the pair
+    assert not sc._selection_is_robust(E, half, k, np.array([6]))
+    assert sc._selection_is_robust(E, half, k, np.array([0, 4, 7, 9]))  # the pair is not kept: same selection
+    Ep3 = Ep.copy()
+    Ep3[1] = 0.5 - 1e-15  # merged: +0, +(0.5 - 1e-15), -0.5, -1.5, +2, ...: positions 1 and 2 a mixed pair
+    Em3 = Em.copy()
+    assert not sc._selection_is_robust(np.r_[Ep3, Em3], half, 2, np.array([5]))
+    assert sc._selection_is_robust(np.r_[Ep3, Em3], half, 4, np.array([2]))
+
+
+@pytest.mark.parametrize("L,R", [(8, 12), (10, 2)])
+def test_band_path_keeps_the_same_states_as_eigh(L, R):
+    """ed='band' keeps exactly the states of the exact path (parity, position, realization bit for bit) on a
+    thermal, an MBL, a spin-glass and a deep spin-glass point (cat doublets below double precision: the guard
+    must fall back there), with spectra equal to rounding.  Both the band path and the fallback must occur."""
+    region = sc.middle_region(L)
+    paths = []
+    real = sc._chosen_states
+
+    def spy(*a, **kw):
+        out = real(*a, **kw)
+        paths.append(out[3])
+        return out
+
+    for j, (delta, lam) in enumerate(_POINTS + [(2.0, 0.3), (-3.0, 0.0)]):
+        seeds = [np.random.SeedSequence([L, 50 + j, r]) for r in range(R)]
+        ref = sc.point_states(L, delta, lam, R, seeds, 15, region=region)
+        sc._chosen_states = spy
+        try:
+            band = sc.point_states(L, delta, lam, R, seeds, 15, region=region, vectors="band")
+        finally:
+            sc._chosen_states = real
+        for key in ("realization", "parity", "energy_index"):
+            np.testing.assert_array_equal(band[key], ref[key])
+        np.testing.assert_allclose(band["spectra"], ref["spectra"], atol=2e-7)  # float32 storage
+    assert "band" in paths and "chosen" in paths, paths
+
+
+def test_band_fallback_and_vectors_in_float64(monkeypatch):
+    """Forced fallback (a tolerance that flags everything) keeps the same selection; without it, the band
+    vectors' float64 entanglement spectra equal eigh's to 1e-10 (generic thermal point: no degeneracies)."""
+    L, per = 10, 12
+    g = np.random.default_rng(np.random.SeedSequence([L, 77, 0]))
+    c = sc.sample_couplings(L, 0.0, 1.0, g)
+    k = sc.trim_count(2 ** L, 0.1)
+    _, psi_all, par_all = sc.eigenstates(L, c["J"], c["h"], c["lam_h"], c["lam_J"])
+    Hp, Hm = sc.parity_blocks(L, c["J"], c["h"], c["lam_h"], c["lam_J"])
+    pick = lambda M: np.sort(np.random.default_rng(5).choice(M, per, replace=False))  # noqa: E731
+    psi, par, idx, path = sc._chosen_states(Hp[0], Hm[0], k, pick, "band")
+    assert path == "band"
+    np.testing.assert_array_equal(par, par_all[0, idx])
+    np.testing.assert_allclose(sc.rdm_spectrum(psi, L), sc.rdm_spectrum(psi_all[0, idx], L), atol=1e-10)
+    monkeypatch.setattr(sc, "SELECTION_TOL_ULPS", 1e12)  # tol >> level spacing: every kept state is "at risk"
+    psi2, par2, idx2, path2 = sc._chosen_states(Hp[0], Hm[0], k, pick, "band")
+    assert path2 == "chosen"
+    np.testing.assert_array_equal(idx2, idx)
+    np.testing.assert_array_equal(par2, par)
+    np.testing.assert_allclose(sc.rdm_spectrum(psi2, L), sc.rdm_spectrum(psi, L), atol=1e-10)
