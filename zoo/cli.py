@@ -193,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if argv == sys.argv[1:]:
             sys.argv[1:] = resolved  # LightningCLI reads the command line itself when args is the command line
+        from zoo.threads import configure_threads
+
+        configure_threads()  # threads per process for this machine and rank count; warns on OMP_WAIT_POLICY=PASSIVE
         from zoo.runs import RunFolderInUse
 
         try:
