@@ -1,6 +1,6 @@
 """Trainer.fit epoch time vs a hand-written PyTorch loop, same model, data, batch size and optimizer.
 
-Goal (ours): Lightning overhead <= 1.10x.  Both run in this process, interleaved, several
+Goal: Lightning overhead <= 1.05x (issue 16; ours was 1.10x before).  Both run in this process, interleaved, several
 repeats; we report medians and the ratio.  Run: `PYTHONPATH=. python benchmarks/perf_training.py`.
 """
 from __future__ import annotations
@@ -83,14 +83,14 @@ def main():
         "benchmark": "Trainer.fit training-epoch time (start-up excluded) vs hand-written loop (IsingCNN 8x8, %d samples, batch 256, Adam)" % len(dm.splits["train"]),
         "plain_s_median": statistics.median(plain), "lightning_s_median": statistics.median(light),
         "ratio_lightning_over_plain": statistics.median(light) / statistics.median(plain),
-        "goal": "<= 1.10", "repeats": REPEATS, "plain_s": plain, "lightning_s": light,
+        "goal": "<= 1.05", "repeats": REPEATS, "plain_s": plain, "lightning_s": light,
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
                     "pytorch_lightning": pl.__version__, "torch_threads": torch.get_num_threads()},
     }
     out = Path(__file__).parent / "results" / "perf_training.json"
     out.write_text(json.dumps(res, indent=2) + "\n")
     print(f"plain loop {res['plain_s_median']:.2f} s/epoch, Trainer.fit {res['lightning_s_median']:.2f} s/epoch, "
-          f"ratio {res['ratio_lightning_over_plain']:.3f} (goal <= 1.10)")
+          f"ratio {res['ratio_lightning_over_plain']:.3f} (goal <= 1.05)")
 
 
 if __name__ == "__main__":
