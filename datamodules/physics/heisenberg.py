@@ -21,7 +21,6 @@ Nothing here imports torch or the zoo.
 from __future__ import annotations
 
 from functools import lru_cache
-from itertools import combinations
 from math import comb
 
 import numpy as np
@@ -70,9 +69,12 @@ def bonds(n_sites: int, J2: float = 0.0, J1: float = 1.0) -> tuple[np.ndarray, n
 
 @lru_cache(maxsize=8)
 def _sector(n_sites: int, n_up: int) -> np.ndarray:
-    out = np.fromiter((sum(1 << k for k in c) for c in combinations(range(n_sites), n_up)), dtype=np.int64,
-                      count=comb(n_sites, n_up))
-    out.sort()
+    all_states = np.arange(1 << n_sites, dtype=np.int64)
+    count = np.zeros(1 << n_sites, dtype=np.int64)
+    for k in range(n_sites):
+        count += (all_states >> k) & 1
+    out = all_states[count == n_up]  # sorted
+    assert len(out) == comb(n_sites, n_up)
     out.setflags(write=False)
     return out
 
@@ -119,23 +121,37 @@ def sector_index(states, sector: np.ndarray) -> np.ndarray:
 def hamiltonian_sector(n_sites: int, J2: float = 0.0, J1: float = 1.0, marshall: bool = False,
                        n_up: int | None = None) -> sp.csr_matrix:
     """H in the sector of `n_up` up spins (default S^z = 0) over `sector_states(n_sites, n_up)`, sparse CSR.
-    `marshall=True`: the rotated H_rot = M H M (M the Marshall sign, diagonal)."""
+    `marshall=True`: the rotated H_rot = M H M (M the Marshall sign, diagonal).  Cached: do not modify the result."""
     N = check_sites(n_sites)
+    n_up = N // 2 if n_up is None else int(n_up)
+    return _hamiltonian_sector(N, *_check_couplings(J1, J2), bool(marshall), n_up)
+
+
+@lru_cache(maxsize=8)
+def _hamiltonian_sector(N: int, J1: float, J2: float, marshall: bool, n_up: int) -> sp.csr_matrix:
     states = sector_states(N, n_up)
     D = len(states)
+    lookup = np.full(1 << N, -1, dtype=np.int64)  # integer state -> its row (a table: no search per element)
+    lookup[states] = np.arange(D)
     pairs, J = bonds(N, J2, J1)
-    spins = states_to_spins(states, N).astype(np.float64)
-    diag = (0.25 * J[None, :] * spins[:, pairs[:, 0]] * spins[:, pairs[:, 1]]).sum(1)
-    rows, cols, vals = [np.arange(D)], [np.arange(D)], [diag]
-    sign = marshall_sign(states_to_spins(states, N)).astype(np.float64) if marshall else None
+    # Marshall sign from the bits of the odd sites: parity of popcount(state & odd mask)
+    odd_bits = states & sum(1 << k for k in range(1, N, 2))
+    parity = np.zeros(D, dtype=np.int64)
+    for k in range(1, N, 2):
+        parity ^= (odd_bits >> k) & 1
+    sign = 1.0 - 2.0 * parity
+    diag = np.zeros(D)
+    rows, cols, vals = [np.arange(D)], [np.arange(D)], []
     for (i, j), Jb in zip(pairs, J):
-        anti = spins[:, i] != spins[:, j]
+        anti = ((states >> int(i)) ^ (states >> int(j))) & 1
+        diag += np.where(anti, -0.25 * Jb, 0.25 * Jb)
         src = np.nonzero(anti)[0]
-        dst = sector_index(states[src] ^ ((1 << int(i)) | (1 << int(j))), states)
+        dst = lookup[states[src] ^ ((1 << int(i)) | (1 << int(j)))]
         v = np.full(len(src), 0.5 * Jb)
         if marshall:
             v = v * sign[src] * sign[dst]
         rows.append(dst), cols.append(src), vals.append(v)
+    vals.insert(0, diag)
     H = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(D, D))
     return H.tocsr()  # duplicates (N = 4, J2: each pair twice) are summed
 
