@@ -21,8 +21,8 @@ With `sr=True` (stochastic reconfiguration, Sorella; Carleo & Troyer, Supplement
 Sampler: the move exchanges one random up spin with one random down spin (conserves S^z), or with probability
 `p_flip` flips every spin (the hands-on's 0.05); accept with min(1, |psi'|^2/|psi|^2).  After the accept/reject
 step the chain's CURRENT configuration is recorded, not the proposal (the hands-on's `vmc_sample` appended the
-proposal, a bias; spec Sec. 2.4).  The chains persist across iterations in the `chains` buffer; each iteration's
-moves are drawn from the seed the DataModule serves.  `mode="exact"` replaces the samples by the whole S^z = 0
+proposal, a bias; spec Sec. 2.4).  The chains persist across iterations in the `chains` buffer; iteration j's
+moves are drawn from datamodules.nqs.iteration_seed(stream key, j), j the `iteration` buffer.  `mode="exact"` replaces the samples by the whole S^z = 0
 sector weighted by |psi|^2 (a test mode for small N: the same gradient without noise).
 """
 from __future__ import annotations
@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from datamodules import validation
+from datamodules.nqs import iteration_seed
 from datamodules.physics import heisenberg as hb
 
 from .base import ZooTask, build_optimizer
@@ -143,8 +144,9 @@ class RBMWavefunction(ZooTask):
             raise ValueError(f"{name} must hold only +1 and -1")
         return x.to(torch.float64)
 
+    @torch.no_grad()
     def log_amplitude(self, x: torch.Tensor) -> torch.Tensor:
-        """Re log psi (the part |psi|^2 sampling needs)."""
+        """Re log psi = log |psi| (all |psi|^2 sampling needs), without gradients."""
         return self.net.log_abs(x)
 
     def sector_spins(self) -> torch.Tensor:
@@ -167,7 +169,9 @@ class RBMWavefunction(ZooTask):
             amp = amp * torch.as_tensor(hb.marshall_sign(x.numpy()), dtype=torch.float64)
         return amp
 
+    @torch.no_grad()
     def local_energy(self, x: torch.Tensor) -> torch.Tensor:
+        """E_loc(x) for configurations x (B, N) of +-1 (real, or complex for complex weights)."""
         return local_energy(self.net, x, self.pairs, self.J, self.off_sign)
 
     @torch.no_grad()
@@ -234,7 +238,7 @@ class RBMWavefunction(ZooTask):
 
     # -- training -------------------------------------------------------------------------------
     def _batch_for_step(self, seed: int) -> tuple[torch.Tensor, torch.Tensor, float, float]:
-        """(x, w, error of the energy, acceptance) for one iteration."""
+        """(x, w, error of the energy, acceptance) for one iteration whose moves are drawn from `seed`."""
         hp = self.hparams
         if hp.mode == "exact":
             x = self.sector_spins()
@@ -250,7 +254,8 @@ class RBMWavefunction(ZooTask):
     def training_step(self, batch, batch_idx):
         opt = self.optimizers()
         hp = self.hparams
-        x, w, _, acc = self._batch_for_step(int(batch))
+        # batch = the stream key; the seed is a function of (key, this model's iteration counter): resume-exact
+        x, w, _, acc = self._batch_for_step(iteration_seed(int(batch), int(self.iteration)))
         with torch.no_grad():
             grad, s = self.gradient(x, w)
             step = self.sr_direction(s, w) if hp.sr else grad
