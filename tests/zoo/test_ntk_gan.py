@@ -167,6 +167,28 @@ def test_fit_boundary_recovers_a_power_law():
     assert fit2["slope"] == pytest.approx(np.log(20) / 0.8, rel=0.05)
 
 
+def test_slope_variants_conventions():
+    """The conventions a caption's 'slope' could mean: on an exact exponential boundary the two fit directions agree
+    (zero standard error), log10 divides a log-linear slope by ln 10 and leaves a log-log slope alone, and the span
+    is where n_disc 1 -> 20 puts the boundary; scattered half-way points split the two fit directions by R^2."""
+    from zoo.evaluation.ntk_gan import slope_variants
+
+    n_discs = np.arange(1, 21)
+    lin = np.linspace(0.01, 1, 25)
+    rs = 0.1 + 0.8 * np.log(n_discs) / np.log(20)
+    mc = np.log(8) / (1 + np.exp(-(lin[None] - rs[:, None]) / 0.03))
+    v = slope_variants(lin, n_discs, mc, log_r=False)
+    assert v["n_points"] == 20 and v["slope"] == pytest.approx(np.log(20) / 0.8, rel=0.03)
+    assert v["slope_inverse"] == pytest.approx(v["slope"], rel=0.01) and v["slope_se"] < 0.05 * v["slope"]
+    assert v["slope_log10"] == pytest.approx(v["slope"] / np.log(10)) and v["span"] == pytest.approx(0.8, rel=0.03)
+    ratios = np.logspace(-2, 0, 25)
+    r_star = 0.06 * (n_discs / 6) ** (1 / 0.92) * np.exp(0.25 * np.sin(7 * n_discs))  # scattered about a power law
+    mc = np.log(8) / (1 + np.exp(-(np.log(ratios)[None] - np.log(r_star)[:, None]) / 0.2))
+    v = slope_variants(ratios, n_discs, mc, log_r=True)
+    assert v["slope_log10"] == v["slope"] and v["span"] == pytest.approx(20 ** (1 / v["slope"]))
+    assert v["slope_inverse"] == pytest.approx(v["slope"] / v["r2"], rel=1e-6) and v["r2"] < 0.99 and v["slope_se"] > 0
+
+
 def test_tiny_sweep_runs():
     res = S.phase_diagram(ratios=[0.0, 0.3, 1.0], n_discs=(1, 2), steps=3, n_particles=16, width=8,
                           progress=False)

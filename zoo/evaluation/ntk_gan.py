@@ -6,6 +6,8 @@ shared/papers/durr-2022-thesis.txt in parentheses.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -13,7 +15,7 @@ from datamodules.gaussians import mode_collapse_metric, sample_ring
 
 from ..records import metric
 
-__all__ = ["measure", "PAPER"]
+__all__ = ["measure", "PAPER", "slope_variants"]
 
 # Sec. 2.3.1: "the modes having 243, 255, 250, 249, 249, 251, 251, and 252 nearest points each" (thesis L1210)
 _TRIVIAL_COUNTS = [243, 255, 250, 249, 249, 251, 251, 252]
@@ -90,3 +92,41 @@ def _trajectory(model) -> list[dict]:
                    "is beyond radius/2 (a concentrated cloud)", stored=True),
             metric("fraction_concentrated", conc.mean(), run,
                    "fraction of records with the centre of mass beyond radius/2", stored=True)]
+
+
+def slope_variants(ratios, n_discs, mc, log_r: bool) -> dict:
+    """The phase-boundary slope of one sweep table mc (n_disc, r) in each convention a figure caption's "slope" could
+    mean (Sec. 2.4.1, Figs. 2.14-2.17 and App. 2.7.2, Figs. 2.21-2.22 quote a number, never its units): per n_disc the
+    sigmoid half-way point r* (`zoo.ntk_gan_sweep.fit_boundary`), then
+
+    * slope: least squares of ln n_disc on x (x = ln r for a power law, r for an exponential boundary), with its
+      standard error from the residuals (n - 2 degrees of freedom) and R^2;
+    * slope_inverse: 1 / (least-squares slope of x on ln n_disc), the line fitted the other way round (r* is the
+      measured quantity); equal to `slope` when the points lie on a line;
+    * slope_log10: log10 n_disc instead of ln n_disc (only changes a log-linear slope, by 1/ln 10);
+    * span: how far the boundary moves in r while n_disc goes 1 -> 20 (the thesis's range): a factor 20^(1/slope)
+      in r (log-log) or an interval ln 20 / slope (log-linear).
+    """
+    from ..ntk_gan_sweep import fit_boundary
+
+    nd = np.asarray(n_discs, float)
+    b = fit_boundary(ratios, nd, mc, log_r=log_r)
+    rs = np.asarray(b["r_star"], float)
+    ok = np.isfinite(rs)
+    out = {"r_star": rs, "n_points": int(ok.sum()), "slope": np.nan, "slope_se": np.nan, "r2": np.nan,
+           "slope_inverse": np.nan, "slope_log10": np.nan, "span": np.nan}
+    if ok.sum() < 2:
+        return out
+    x = np.log(rs[ok]) if log_r else rs[ok]
+    y = np.log(nd[ok])
+    s, c = np.polyfit(x, y, 1)
+    resid = y - (s * x + c)
+    ss = np.sum((y - y.mean()) ** 2)
+    r2 = 1 - np.sum(resid ** 2) / ss if ss > 0 else np.nan
+    n = len(x)
+    se = math.sqrt(np.sum(resid ** 2) / (n - 2) / np.sum((x - x.mean()) ** 2)) if n > 2 else np.nan
+    s_inv = np.polyfit(y, x, 1)[0]
+    out.update(slope=float(s), slope_se=float(se), r2=float(r2), slope_inverse=float(1 / s_inv) if s_inv else np.nan,
+               slope_log10=float(s if log_r else s / math.log(10)),
+               span=float(20 ** (1 / s) if log_r else math.log(20) / s))
+    return out
