@@ -7,10 +7,16 @@
    1200-point x 100-realization grid, with 1 and 2 worker processes;
 4. one L = 12 grid realization (40 random kept states, as the L = 12 cards' dataset), one BLAS thread, the variants
    interleaved round by round (the machine is shared: only ratios within this run mean anything): today's path
-   (`_point_states_all_vectors`: all 4096 eigenvectors in the full basis), `point_states` (vectors='exact': same
-   bytes; 'chosen': only the chosen eigenvectors back-transformed), QuSpin's block ED (Weinberg & Bukov,
-   SciPost Phys. 2, 003 (2017): both Z2 blocks by dense eigh, the chosen states projected to the full basis) when
-   installed, and the floor of any exact-selection path: eigenvalues only (tridiagonalization + dsterf).
+   (`_point_states_all_vectors`: all 4096 eigenvectors in the full basis, the path before issue 16), `point_states`
+   (vectors='exact': same bytes; 'chosen': only the chosen eigenvectors back-transformed; 'band': two-stage
+   reduction, eigenvalues only, the chosen eigenvectors by banded inverse iteration, eigh-identical fallback where
+   the selection could differ), QuSpin's block ED (Weinberg & Bukov, SciPost Phys. 2, 003 (2017): both Z2 blocks by
+   dense eigh, the chosen states projected to the full basis) when installed, and the one-stage floor: eigenvalues
+   only by eigvalsh (one-stage tridiagonalization + dsterf), which 'band' undercuts;
+5. the same over the grid ("grid_mix_L12"): one realization at each of 6 points from the paramagnet to the deep spin
+   glass (where cat doublets below double precision make 'band' fall back), today / 'band' / QuSpin interleaved,
+   ratios of the summed times; and the fallback rate of 'band' over BENCH_GRID_SAMPLE random points of the paper's
+   60 x 20 grid (guard only: eigenvalues, no vectors).
 Medians over BENCH_REPEATS (default 3; L = 12 full eigh: 1).  Writes benchmarks/results/mbl.json.
 """
 from __future__ import annotations
@@ -122,6 +128,7 @@ def grid_realization(L: int, n_keep: int, n: int) -> dict:
     variants = {"today_all_vectors": lambda: sc._point_states_all_vectors(*args),
                 "exact": lambda: sc.point_states(*args, vectors="exact"),
                 "chosen": lambda: sc.point_states(*args, vectors="chosen"),
+                "band": lambda: sc.point_states(*args, vectors="band"),
                 "floor_eigenvalues_only": floor}
     if have_quspin:
         variants["quspin_block_ed"] = lambda: _quspin_realization(L, c, n_keep, k, np.random.default_rng(0))
@@ -132,6 +139,10 @@ def grid_realization(L: int, n_keep: int, n: int) -> dict:
         ref = sc._point_states_all_vectors(*args)
         same = {v: bool(all(np.array_equal(ref[key], sc.point_states(*args, vectors=v)[key]) for key in ref))
                 for v in ("exact", "chosen")}
+        b = sc.point_states(*args, vectors="band")  # same kept states; spectra to rounding (float32 storage)
+        same["band_same_kept_states"] = bool(all(np.array_equal(ref[key], b[key])
+                                                 for key in ("realization", "parity", "energy_index")))
+        same["band_max_abs_spectra_diff"] = float(np.abs(ref["spectra"] - b["spectra"]).max())
         if have_quspin:  # same physics: QuSpin's spectrum equals ours
             Eq, _ = _quspin_realization(L, c, n_keep, k, np.random.default_rng(0))
             Hp, Hm = sc.parity_blocks(L, c["J"], c["h"], c["lam_h"], c["lam_J"])
@@ -155,6 +166,61 @@ def grid_realization(L: int, n_keep: int, n: int) -> dict:
     return res
 
 
+GRID_MIX = [(-2.5, 0.5), (-1.0, 0.2), (0.0, 1.0), (1.0, 0.2), (2.0, 0.5), (3.0, 0.0)]
+
+
+def grid_mix(L: int, n_keep: int) -> dict:
+    """Section 5 (see the module docstring)."""
+    from threadpoolctl import threadpool_limits
+
+    from datamodules.physics import selected_eigh as se
+
+    k = sc.trim_count(2 ** L, 0.1)
+    runs = {"today_all_vectors": [], "band": [], "quspin_block_ed": []}
+    paths, load = [], [os.getloadavg()]
+    real = sc._chosen_states
+
+    def spy(*a, **kw):
+        out = real(*a, **kw)
+        paths.append(out[3])
+        return out
+
+    with threadpool_limits(1, user_api="blas"):
+        for j, (delta, lam) in enumerate(GRID_MIX):
+            seeds = [np.random.SeedSequence([13, j])]
+            args = (L, delta, lam, 1, seeds, n_keep)
+            c = sc.sample_couplings(L, delta, lam, np.random.default_rng(seeds[0]))
+            variants = {"today_all_vectors": lambda: sc._point_states_all_vectors(*args),
+                        "band": lambda: sc.point_states(*args, vectors="band"),
+                        "quspin_block_ed": lambda: _quspin_realization(L, c, n_keep, k, np.random.default_rng(0))}
+            for v, fn in variants.items():
+                sc._chosen_states = spy if v == "band" else real
+                t = time.perf_counter()
+                fn()
+                runs[v].append(time.perf_counter() - t)
+            sc._chosen_states = real
+            load.append(os.getloadavg())
+        # fallback rate over the paper's grid: random points, the guard on band eigenvalues only
+        rng = np.random.default_rng(0)
+        n = int(os.environ.get("BENCH_GRID_SAMPLE", 24))
+        deltas, lams = np.linspace(-3, 3, 60), np.linspace(0, 2, 20)
+        falls = []
+        for i in range(n):
+            delta, lam = float(rng.choice(deltas)), float(rng.choice(lams))
+            c = sc.sample_couplings(L, delta, lam, rng)
+            Hp, Hm = sc.parity_blocks(L, c["J"], c["h"], c["lam_h"], c["lam_J"])
+            E = np.concatenate([se.BandEigh(Hp[0]).w, se.BandEigh(Hm[0]).w])
+            pos = np.sort(rng.choice(2 ** L - 2 * k, n_keep, replace=False))
+            falls.append((delta, lam, not sc._selection_is_robust(E, 2 ** (L - 1), k, pos)))
+    tot = {v: float(sum(ts)) for v, ts in runs.items()}
+    return {"L": L, "kept_states": n_keep, "points": GRID_MIX, "runs_s": runs, "total_s": tot,
+            "band_paths": paths, "speedup_vs_today": {v: tot["today_all_vectors"] / tot[v] for v in tot},
+            "speedup_vs_quspin": {v: tot["quspin_block_ed"] / tot[v] for v in tot},
+            "fallback_rate_random_grid_points": float(np.mean([f[2] for f in falls])),
+            "fallback_points": [(d, l) for d, l, f in falls if f], "n_random_grid_points": n,
+            "loadavg_1_5_15_per_point": load}
+
+
 def main():
     res = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}}
@@ -162,6 +228,15 @@ def main():
     g = res["grid_realization_L12"]
     print("L12 grid realization, medians:", {v: round(t, 2) for v, t in g["median_s"].items()},
           "speed-up vs today:", {v: round(x, 2) for v, x in g["speedup_vs_today"].items()}, g["identical_arrays_to_today"])
+    if os.environ.get("BENCH_MBL_ONLY_L12"):  # the L = 12 sections only: keep the other entries of the last run
+        old = json.loads((Path(__file__).parent / "results" / "mbl.json").read_text())
+        res["grid_mix_L12"] = grid_mix(12, 40)
+        print("grid mix:", res["grid_mix_L12"]["speedup_vs_today"], res["grid_mix_L12"]["speedup_vs_quspin"],
+              "fallback rate", res["grid_mix_L12"]["fallback_rate_random_grid_points"])
+        old.update(res)
+        (Path(__file__).parent / "results" / "mbl.json").write_text(json.dumps(old, indent=2) + "\n")
+        return
+    res["grid_mix_L12"] = grid_mix(12, 40)
     res["ed_L10"] = ed(10, REPEATS)
     res["ed_L12"] = ed(12, 1)
     res["js_1500_vs_scipy"] = js(1500, REPEATS)  # scipy's pdist at 6000 points is too slow to repeat here
