@@ -251,11 +251,11 @@ class RBMWavefunction(ZooTask):
         x = samples.reshape(-1, hp.n_sites)
         return x, torch.full((len(x),), 1.0 / len(x), dtype=torch.float64), 0.0, acc
 
-    def training_step(self, batch, batch_idx):
-        opt = self.optimizers()
+    def vmc_step(self, seed: int, opt: torch.optim.Optimizer) -> dict:
+        """One VMC iteration: sample (or enumerate), E_loc, the gradient (or the SR direction) into .grad, one
+        optimizer step; returns {'energy', 'error', 'variance', 'acceptance', 'grad_norm'}."""
         hp = self.hparams
-        # batch = the stream key; the seed is a function of (key, this model's iteration counter): resume-exact
-        x, w, _, acc = self._batch_for_step(iteration_seed(int(batch), int(self.iteration)))
+        x, w, _, acc = self._batch_for_step(seed)
         with torch.no_grad():
             grad, s = self.gradient(x, w)
             step = self.sr_direction(s, w) if hp.sr else grad
@@ -273,12 +273,23 @@ class RBMWavefunction(ZooTask):
             chain_means = s["E"].real.view(hp.samples_per_chain, hp.n_chains).mean(0)
             err = float(chain_means.std() / math.sqrt(hp.n_chains))
         self.iteration += 1
-        self._record([float(self.iteration), s["Ebar"], err, s["var"], acc])
-        self.log("train/energy", s["Ebar"], prog_bar=True, on_step=True, on_epoch=False)
-        self.log("train/energy_error", err, on_step=True, on_epoch=False)
-        self.log("train/variance", s["var"], on_step=True, on_epoch=False)
-        self.log("train/acceptance", acc, on_step=True, on_epoch=False)
-        self.log("train/grad_norm", float(grad.norm()), on_step=True, on_epoch=False)
+        out = {"energy": s["Ebar"], "error": err, "variance": s["var"], "acceptance": acc,
+               "grad_norm": float(grad.norm())}
+        self._record([float(self.iteration), out["energy"], err, out["variance"], acc])
+        return out
+
+    def on_fit_start(self) -> None:
+        # .grad is written by hand, so DDP's backward hooks never average it: ranks would train apart
+        if self.trainer.world_size > 1:
+            raise ValueError("strategy: VMC here runs in one process (the gradient is set by hand, not all-reduced); "
+                             f"got world_size {self.trainer.world_size}")
+
+    def training_step(self, batch, batch_idx):
+        # batch = the stream key; the seed is a function of (key, this model's iteration counter): resume-exact
+        out = self.vmc_step(iteration_seed(int(batch), int(self.iteration)), self.optimizers())
+        self.log("train/energy", out["energy"], prog_bar=True, on_step=True, on_epoch=False)
+        for k in ("error", "variance", "acceptance", "grad_norm"):
+            self.log(f"train/{'energy_error' if k == 'error' else k}", out[k], on_step=True, on_epoch=False)
 
     @torch.no_grad()
     def _record(self, row: list[float]) -> None:
