@@ -16,8 +16,8 @@ LAPACK has no back-transform for stage 2 (its dsyevd_2stage computes eigenvalues
 matrix.  The eigenvalues agree with eigh's to ~n eps ||A|| but not bit for bit; `spin_chain` checks where that could
 change which states are kept and then falls back to eigh-identical eigenvalues.
 
-Stage 1 and 2 are not wrapped by scipy.linalg.lapack: they are called through ctypes from the OpenBLAS that scipy
-(or numpy) ships.  `available()` says whether that worked; callers fall back to the one-stage path otherwise.
+Stage 1 and 2 are not wrapped by scipy.linalg.lapack: they are called through ctypes from the OpenBLAS that numpy
+(or scipy) ships.  `available()` says whether that worked; callers fall back to the one-stage path otherwise.
 """
 from __future__ import annotations
 
@@ -40,13 +40,17 @@ def _lib():
         paths = [i["filepath"] for i in threadpool_info() if i.get("internal_api") == "openblas"]
     except Exception:  # noqa: BLE001 - no threadpoolctl: no fast path
         return None
+    # The bits of a stored shard depend on the library: the variant order is fixed (numpy's ILP64 OpenBLAS first,
+    # then scipy's LP64 one, then a plain LAPACK), not the order in which the libraries happened to be loaded.
+    libs = []
     for path in paths:
         try:
-            lib = ctypes.CDLL(path)
+            libs.append(ctypes.CDLL(path))
         except OSError:
             continue
-        for prefix, suffix, itype in (("scipy_", "_", ctypes.c_int), ("scipy_", "_64_", ctypes.c_int64),
-                                      ("", "_", ctypes.c_int), ("", "64_", ctypes.c_int64)):
+    for prefix, suffix, itype in (("scipy_", "_64_", ctypes.c_int64), ("scipy_", "_", ctypes.c_int),
+                                  ("", "_", ctypes.c_int), ("", "64_", ctypes.c_int64)):
+        for lib in libs:
             try:
                 f1 = getattr(lib, f"{prefix}dsytrd_sy2sb{suffix}")
                 f2 = getattr(lib, f"{prefix}dsytrd_sb2st{suffix}")
