@@ -69,9 +69,25 @@ def test_destructive_observation_replays_the_schedule():
             obs, r, term, _, info = env.step(np.array([a], np.float32))
         assert sum(len(s) for s in env.schedule) == 20 and env.beta == pytest.approx(20.2)
         assert info["success"]  # 16 replicas cooled to beta 20 on 9 spins
-    # the destructive observation after step 1 comes from replicas that saw only step 1's sweeps
-    env = COOLEnv(destructive=True, **kw)
-    env.reset(seed=0, options={"hamiltonian": H, "initial_state": np.ones(9, np.int8)})
-    env.step(np.array([0.0], np.float32))
-    env.step(np.array([0.0], np.float32))
-    assert len(env.schedule) == 2
+
+
+def test_destructive_steps_replay_every_earlier_sweep(monkeypatch):
+    import datamodules.cool_env as ce
+
+    calls = []
+    real = ce.metropolis_anneal
+
+    def spy(H, spins, betas, seed):
+        calls.append(np.array(betas))
+        return real(H, spins, betas, seed)
+
+    monkeypatch.setattr(ce, "metropolis_anneal", spy)
+    for destructive, lengths in ((False, [5, 5, 5]), (True, [5, 10, 15])):
+        calls.clear()
+        env = COOLEnv("wsc", n_reps=4, n_steps=3, n_sweeps=5, beta_init=(1.0, 1.0), destructive=destructive)
+        env.reset(seed=0)
+        for a in (1.0, -1.0, 0.5):
+            env.step(np.array([a], np.float32))
+        assert [len(c) for c in calls] == lengths
+    # the last destructive call replays the whole schedule from beta_init, fresh replicas from the local minimum
+    assert np.allclose(calls[-1], np.concatenate(env.schedule))
