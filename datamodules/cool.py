@@ -81,7 +81,9 @@ class _Rollouts(IterableDataset):
             j = int(model.updates)  # the next update's index: rollouts resume where the checkpoint stopped
             was_training = model.training
             model.eval()
-            batch = play_episodes(model, self.dm.envs, seed=self.dm.key_int * 1_000_003 + j)
+            # each DDP rank plays its own episodes (rank 0's seeds are those of a one-process run)
+            rank = self.dm.trainer.global_rank
+            batch = play_episodes(model, self.dm.envs, seed=self.dm.key_int * 1_000_003 + j + rank * (1 << 50))
             model.train(was_training)
             yield batch
 
