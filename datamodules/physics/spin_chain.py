@@ -345,7 +345,7 @@ def _back_transform(c: np.ndarray, tau: np.ndarray, Zc: np.ndarray) -> np.ndarra
 # Selection guard of ed='band': its eigenvalues differ from eigh's by ~1e-13 at L = 12 (two backward-stable
 # reductions; measured <= 7e-13 = ~80 eps ||H||).  Only an eigenvalue pair from different sectors closer than this
 # bound can swap in the merged order; `_selection_is_robust` finds such pairs where they would matter.
-SELECTION_TOL_ULPS = 4.0  # tol = SELECTION_TOL_ULPS * n * eps * ||H||: ~50x the largest difference measured
+SELECTION_TOL_ULPS = 4.0  # tol = SELECTION_TOL_ULPS * n * eps * ||H|| (7e-11 at L = 12): ~100x the largest measured
 
 
 def _selection_is_robust(E: np.ndarray, half: int, k: int, positions: np.ndarray) -> bool:
