@@ -132,8 +132,9 @@ def _ablation(quick: bool) -> list[str]:
         lo, hi = wilson(int(s.sum()), len(s))
         table.append(f"| {r['beta_init']:g} | {s.mean():.2f} [{lo:.2f}, {hi:.2f}] | "
                      f"{ev.heat_then_cool(r['rl']['betas']).mean():.2f} |")
-    return lines + [f"WSC, same config and budget as `cool/wsc` ({int(m.episodes)} episodes, run folder "
-                    f"runs/cool/wsc-nolstm, not published), {n} deterministic episodes per beta_i:", "", *table, ""]
+    return lines + [f"WSC, the `cool/wsc` config with `recurrent: false`, trained for {int(m.episodes)} episodes "
+                    f"(`cool/wsc`: 4,600; run folder runs/cool/wsc-nolstm, not published), {n} deterministic "
+                    f"episodes per beta_i:", "", *table, ""]
 
 
 def _training(out: Path) -> list[str]:
