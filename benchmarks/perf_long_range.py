@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from datamodules.physics import ising, long_range  # noqa: E402
 
-BATCH = 1024
+BATCH = 256
 REPEATS = 7
 
 

@@ -31,7 +31,7 @@ def test_long_range_card_holds_on_fresh_data(variant):
         pytest.fail(f"ising_cnn/{variant} is not published (checkpoints/ising_cnn/{variant}.json)")
     m = zoo.load_pretrained(f"ising_cnn/{variant}")
     card = m.card
-    data = {**card["dataset"]["init_args"], "n_train": 1, "n_val": 0, "n_test": 1000, "shard_size": 1000}
+    data = {**card["dataset"]["init_args"], "n_train": 1000, "n_val": 0, "n_test": 1000, "shard_size": 1000}
     rows = measure(m, data, seed=777)
     assert "1000 configs, data seed 777" in rows[0]["split"]
     claimed = _m(card["metrics"], "median_abs_error")
