@@ -11,7 +11,8 @@ steps, recording the distance split into its parts: the floor a perfect sample o
 std sqrt(pi/2) = 0.0251 for std 0.02), the per-mode offset of the particle clumps from the mode centres, their spread,
 and the stragglers (particles farther than --far from every mode).  The plain SGD optimizer has no state, so continuing
 from the published weights is the same dynamics as a longer run (only the data stream differs: fresh samples from
---seed).  Writes benchmarks/results/ntk_gan_trivial_probe.json.
+--seed).  --fresh trains from the initial state instead (critic overrides: --width, --depth, --init, --l2); --ckpt
+measures (and continues) a zoo fit's checkpoint.  Writes benchmarks/results/ntk_gan_trivial_probe.json.
 """
 from __future__ import annotations
 
@@ -60,8 +61,11 @@ def main(argv=None) -> dict:
     ap.add_argument("--fresh", action="store_true",
                     help="train from the card's initial state (its init_args, overridden by --l2/--depth/--width) "
                          "instead of continuing the published weights")
+    ap.add_argument("--ckpt", default=None, help="start from this Lightning checkpoint of a zoo fit (read with "
+                    "weights_only=True) instead of the published weights; --steps 0 only measures it")
     ap.add_argument("--depth", type=int, default=None)
     ap.add_argument("--width", type=int, default=None)
+    ap.add_argument("--init", default=None, help="critic init: torch_default or thesis24 (Sec. 2.4.1's)")
     ap.add_argument("--seed", type=int, default=123)
     ap.add_argument("--tag", default="continue")
     a = ap.parse_args(argv)
@@ -73,10 +77,18 @@ def main(argv=None) -> dict:
         from zoo.ntk_gan import ParticleGAN
 
         kw = dict(m.hparams)
-        kw.update({k: v for k, v in (("l2", a.l2), ("disc_depth", a.depth), ("disc_width", a.width)) if v is not None})
+        over = (("l2", a.l2), ("disc_depth", a.depth), ("disc_width", a.width), ("disc_init", a.init))
+        kw.update({k: v for k, v in over if v is not None})
         m = ParticleGAN(**kw)
         m.configure_models()
-    elif a.l2 is not None:
+    elif a.ckpt:
+        from zoo.ntk_gan import ParticleGAN
+
+        ck = torch.load(a.ckpt, map_location="cpu", weights_only=True)
+        m = ParticleGAN(**{k: v for k, v in ck["hyper_parameters"].items() if not k.startswith("_")})
+        m.configure_models()
+        m.load_state_dict(ck["state_dict"])
+    if a.l2 is not None and not a.fresh:
         m.hparams.l2 = a.l2
     hp = m.hparams
     lr_g = hp.lr_g if a.lr_g is None else a.lr_g
@@ -106,7 +118,8 @@ def main(argv=None) -> dict:
                          "wall_s": time.perf_counter() - t0})
             print(rows[-1], flush=True)
     res = {"name": a.name, "tag": a.tag, "extra_steps": a.steps, "lr_g": lr_g, "lr_d": hp.lr_d, "n_disc": hp.n_disc,
-           "l2": hp.l2, "fresh": a.fresh, "disc_depth": hp.disc_depth, "disc_width": hp.disc_width, "far": a.far, "seed": a.seed, "target_floor": floor, "rows": rows,
+           "l2": hp.l2, "fresh": a.fresh, "ckpt": a.ckpt, "disc_depth": hp.disc_depth, "disc_width": hp.disc_width,
+           "disc_init": hp.disc_init, "far": a.far, "seed": a.seed, "target_floor": floor, "rows": rows,
            "load_avg": os.getloadavg()[0]}
     old = json.load(open(OUT)) if os.path.exists(OUT) else []
     old = [r for r in old if r.get("tag") != a.tag] + [res]

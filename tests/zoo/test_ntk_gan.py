@@ -189,6 +189,30 @@ def test_slope_variants_conventions():
     assert v["slope_inverse"] == pytest.approx(v["slope"] / v["r2"], rel=1e-6) and v["r2"] < 0.99 and v["slope_se"] > 0
 
 
+def test_distance_decomposition_of_the_probe():
+    """benchmarks/probe_ntk_gan_trivial.py splits the mean nearest-mode distance: a large sample of the target itself
+    sits at the Rayleigh mean std sqrt(pi/2) (the metric's floor), with no stragglers, no clump offset and clump std
+    = std; stranded points add exactly their summed distance / N."""
+    import importlib.util
+    from pathlib import Path
+
+    from datamodules.gaussians import ring_modes, sample_ring
+
+    spec = importlib.util.spec_from_file_location(
+        "probe_ntk_gan_trivial", Path(__file__).resolve().parents[2] / "benchmarks" / "probe_ntk_gan_trivial.py")
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    modes = torch.as_tensor(ring_modes(8, 2.0), dtype=torch.float32)
+    x = torch.as_tensor(sample_ring(40000, np.random.default_rng(0), 8, 2.0, 0.02))
+    d = probe.decompose(x, modes, far=0.1)
+    assert d["mean_dist"] == pytest.approx(0.02 * np.sqrt(np.pi / 2), rel=0.01) and d["frac_far"] == 0
+    assert d["mean_mode_offset"] < 1e-3 and d["mean_clump_std"] == pytest.approx(0.02, rel=0.02)
+    y = torch.cat([x, torch.zeros(400, 2)])  # 400 points at the centre, 2.0 from every mode
+    e = probe.decompose(y, modes, far=0.1)
+    assert e["frac_far"] == pytest.approx(400 / len(y)) and e["far_contribution"] == pytest.approx(2.0 * 400 / len(y))
+    assert e["mean_dist"] == pytest.approx(e["far_contribution"] + d["mean_dist"] * len(x) / len(y), rel=1e-5)
+
+
 def test_tiny_sweep_runs():
     res = S.phase_diagram(ratios=[0.0, 0.3, 1.0], n_discs=(1, 2), steps=3, n_particles=16, width=8,
                           progress=False)
