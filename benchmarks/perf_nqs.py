@@ -1,7 +1,10 @@
 """VMC step time and energy: our RBM + VMC (zoo.nqs) against NetKet on the N = 8 Heisenberg chain, in one run.
 
 Run:  PYTHONPATH=. .venv/bin/python benchmarks/perf_nqs.py   (NetKet from `.venv/bin/pip install netket`, the
-`peers` extra; without it the JSON says why and only our timing is recorded).
+`peers` extra; without it the JSON says why and only our timing is recorded).  Caution: NetKet pulls in `rich`, and
+with rich importable Lightning 2.6 swaps its default model summary and progress bar for the Rich ones, whose
+"Total params: N" line tests/test_cli.py's fast_dev_run check does not read; `.venv/bin/pip uninstall -y rich` after
+the benchmark restores the defaults (NetKet then no longer imports).
 
 Both sides: the periodic chain N = 8 in the S^z = 0 sector and the Marshall-rotated basis (NetKet:
 `Heisenberg(..., J=0.25, sign_rule=True)`: NetKet writes it with Pauli matrices, J = 1/4 makes it S.S), a real RBM with 16 hidden units
@@ -14,6 +17,10 @@ Timing: BLOCKS blocks of STEPS steps, ours then NetKet's in each block (interlea
 compilation excluded); medians of the per-block seconds per step, and the median of the per-block ratios.  Both keep
 training through the blocks, and the energies of the final states are computed by exact enumeration.
 Results: benchmarks/results/perf_nqs.json.
+
+`--ablation NAME [ITERS]` (NAME: complex-marshall, real-marshall, complex-unrotated, real-unrotated): the J1-J2 chain N = 20, J2 = 0.2
+with another ansatz under the settings of configs/nqs/j1j2-20.yaml (translation-symmetric, alpha = 2, SR, 256 x 4
+samples), ITERS (300) iterations without Lightning, exact comparison every 50; results/nqs_ablation_NAME.json.
 """
 from __future__ import annotations
 
@@ -138,5 +145,41 @@ def main():
     return res
 
 
+def ablation(name: str, iters: int = 300) -> dict:
+    from zoo.evaluation.nqs import exact_comparison
+    from zoo.nqs import ComplexRBMWavefunction
+
+    torch.set_num_threads(1)
+    cls, marshall = {"real-marshall": (RBMWavefunction, True), "complex-unrotated": (ComplexRBMWavefunction, False),
+                     "real-unrotated": (RBMWavefunction, False), "complex-marshall": (ComplexRBMWavefunction, True)}[name]
+    kw = dict(n_sites=20, J2=0.2, n_hidden=40, symmetric=True, marshall=marshall, n_chains=256, samples_per_chain=4,
+              sr=True, lr=0.05, sr_shift=1e-3, init_std=0.01, seed=0)
+    if cls is ComplexRBMWavefunction:
+        kw["init_std_imag"] = 0.01
+    m = cls(**kw)
+    opt = build_optimizer(m.net.parameters(), "sgd", 0.05)
+    t, trace, diverged = time.time(), [], None
+    for j in range(iters):
+        try:
+            out = m.vmc_step(j, opt)
+        except FloatingPointError as e:  # recorded, not hidden: the state before the failed step is measured
+            diverged = f"iteration {j}: {e}"
+            break
+        if j % 50 == 0 or j == iters - 1:
+            c = exact_comparison(m)
+            trace.append((j + 1, c["E"], c["rel_error"]))
+            print(name, j, out["energy"], c["rel_error"], flush=True)
+    res = {"name": name, "iterations": int(m.iteration), "diverged": diverged, "settings": kw, "wall_s": time.time() - t, "final": exact_comparison(m),
+           "trace": trace, "loadavg_at_end": list(os.getloadavg())}
+    out = Path(__file__).parent / "results" / f"nqs_ablation_{name}.json"
+    out.write_text(json.dumps(res, indent=1) + "\n")
+    return res
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if len(sys.argv) > 2 and sys.argv[1] == "--ablation":
+        ablation(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 300)
+    else:
+        main()

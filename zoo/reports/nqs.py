@@ -113,16 +113,39 @@ def _published(out: Path) -> list[str]:
                   f"({hp.n_chains} chains x {hp.samples_per_chain} samples, SR {hp.sr}), training wall time "
                   f"{fmt(card['training'].get('wall_time_s'))} s on the shared 2-core CPU. Config `{card['config']}`.", "",
                   f"Exact enumeration of the trained state: E = {c['E']:.9f} against E0 = {c['E0']:.9f}, relative "
-                  f"error {c['rel_error']:.2e}, fidelity {c['fidelity']:.6f}. Fresh MCMC (seed 4242): "
+                  f"error {c['rel_error']:.2e}, fidelity {c['fidelity']:.6f}, |psi0|^2 weight on configurations where the "
+                  f"trained sign is wrong {1 - c['sign_agreement']:.1e}. Fresh MCMC (seed 4242): "
                   f"{fresh['energy_mcmc']:.7f} +- {fresh['energy_mcmc_error']:.1e} (z = {fresh['mcmc_z']:.2f} against "
                   "the exact variational energy).", "", f"![]({p1.name}) ![]({p2.name})", ""]
     lines += ["Paper / lecture vs ours (the card's metrics):", "", *paper_vs_ours_markdown(cards), ""]
     return lines
 
 
+def _ablation() -> list[str]:
+    rows = sorted(RESULTS.glob("nqs_ablation_*.json"))
+    lines = ["## 4. What the sign structure buys at J2 = 0.2 (`benchmarks/perf_nqs.py --ablation NAME`)", ""]
+    if not rows:
+        return lines + ["Not run yet.", ""]
+    lines += ["The N = 20, J2 = 0.2 chain with the settings of `configs/nqs/j1j2-20.yaml` (translation-symmetric, "
+              "alpha = 2, SR) and other ansatze, 300 iterations without Lightning; energies by exact enumeration. "
+              "'wrong-sign weight' = the |psi0|^2 weight on configurations where the trained state's sign (global "
+              "phase removed) differs from the exact ground state's.", "",
+              "| ansatz | basis | iterations | rel. error | fidelity | wrong-sign weight | wall s | note |",
+              "|---|---|---|---|---|---|---|---|"]
+    for path in rows:
+        r = json.loads(path.read_text())
+        f = r["final"]
+        kind = "complex RBM" if "init_std_imag" in r["settings"] else "real (positive) RBM"
+        basis = "Marshall-rotated" if r["settings"]["marshall"] else "unrotated"
+        lines.append(f"| {kind} | {basis} | {r['iterations']} | {f['rel_error']:.2e} | {f['fidelity']:.6f} | "
+                     f"{1 - f['sign_agreement']:.1e} | {r['wall_s']:.0f} | "
+                     f"{'diverged at ' + r['diverged'].split(':')[0] if r.get('diverged') else ''} |")
+    return lines + [""]
+
+
 def _benchmark() -> list[str]:
     path = RESULTS / "perf_nqs.json"
-    lines = ["## 4. Speed and energy against NetKet (`benchmarks/perf_nqs.py`)", ""]
+    lines = ["## 5. Speed and energy against NetKet (`benchmarks/perf_nqs.py`)", ""]
     if not path.exists():
         return lines + ["Not run yet: `PYTHONPATH=. .venv/bin/python benchmarks/perf_nqs.py`.", ""]
     r = json.loads(path.read_text())
@@ -163,6 +186,7 @@ def write_report(out_dir, quick: bool = False) -> Path:
     lines += _references(quick)
     lines += _sampler(out)
     lines += _published(out)
+    lines += _ablation()
     lines += _benchmark()
     lines += [f"_Report generated in {time.time() - t0:.0f} s ({'quick' if quick else 'full'} mode)._", ""]
     path = out / "nqs.md"
