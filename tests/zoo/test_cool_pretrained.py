@@ -26,7 +26,7 @@ def test_wsc_agent_escapes_the_local_minimum_from_a_cold_start():
     card = _card(m)
     H = wsc()
     b = max(float(k.removeprefix("rl_success_beta")) for k in card if k.startswith("rl_success_beta"))
-    n = 40
+    n = 30
     rl = m.anneal(H.couplings, H.fields, b, episodes=n, seed=4242)
     k = int(rl["success"].sum())
     lo, hi = wilson(k, n, z=3.0)  # a 3-sigma score interval: the card's rate must lie inside
