@@ -162,12 +162,26 @@ class RBMWavefunction(ZooTask):
         x = self._spins(spins)
         lp = self.net(x)
         if normalized:
-            full = self.net(self.sector_spins())
-            lp = lp - 0.5 * torch.logsumexp(2 * (full.real if full.is_complex() else full), 0)
-        amp = torch.exp(lp)
+            lp = lp - self._log_norm()
+        return self._unrotate(torch.exp(lp), x)
+
+    def _unrotate(self, amp: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         if self.hparams.marshall:
             amp = amp * torch.as_tensor(hb.marshall_sign(x.numpy()), dtype=torch.float64)
         return amp
+
+    def _log_norm(self, lp_sector: torch.Tensor | None = None) -> torch.Tensor:
+        """1/2 log sum over the S^z = 0 sector of |psi|^2."""
+        if lp_sector is None:
+            return 0.5 * torch.logsumexp(2 * self.log_amplitude(self.sector_spins()), 0)
+        return 0.5 * torch.logsumexp(2 * (lp_sector.real if lp_sector.is_complex() else lp_sector), 0)
+
+    @torch.no_grad()
+    def sector_psi(self) -> torch.Tensor:
+        """Normalized amplitudes over `hb.sector_states(n_sites)` in the unrotated basis (one pass over the sector)."""
+        x = self.sector_spins()
+        lp = self.net(x)
+        return self._unrotate(torch.exp(lp - self._log_norm(lp)), x)
 
     @torch.no_grad()
     def local_energy(self, x: torch.Tensor) -> torch.Tensor:
@@ -323,8 +337,7 @@ class RBMWavefunction(ZooTask):
         seed None continues the model's own RNG stream (kept in its state)."""
         if exact:
             N = self.hparams.n_sites
-            amp = self.psi(self.sector_spins(), normalized=True).numpy()
-            return hb.energy_of(amp, N, self.hparams.J2)
+            return hb.energy_of(self.sector_psi().numpy(), N, self.hparams.J2)
         if n_samples is None:
             raise ValueError("n_samples: give a number of samples, or exact=True")
         n_samples = validation.positive_int(n_samples, "n_samples")

@@ -31,6 +31,7 @@ def test_heisenberg_8_rbm():
     # psi is in the unrotated basis: its signs are the Marshall signs of the ground state
     x = m.sector_spins()
     psi = m.psi(x, normalized=True).numpy()
+    assert np.allclose(psi, m.sector_psi().numpy())
     M = hb.marshall_sign(x.numpy())
     assert np.all(np.sign(psi) == M * np.sign(psi[0] * M[0]))
     _, psi0 = hb.ground_state(8)
@@ -47,5 +48,5 @@ def test_j1j2_20_complex_rbm():
     assert E == pytest.approx(_card(m, "energy_exact"), abs=1e-10)
     psi = m.psi(torch.as_tensor(hb.states_to_spins(hb.sector_states(20)[:5], 20)))
     assert psi.is_complex() and psi.shape == (5,)
-    e_mc, err = m.energy(n_samples=1024, seed=778, n_chains=32, thermalize=20)
+    e_mc, err = m.energy(n_samples=512, seed=778, n_chains=32, thermalize=10)
     assert 0 < err < 1e-2 and abs(e_mc - E) < 4 * err

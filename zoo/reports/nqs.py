@@ -103,7 +103,7 @@ def _published(out: Path) -> list[str]:
         p1 = save(figs.energy_trace_figure(m.history(), c["E0"], f"{name}: VMC energy", e_final=c["E"]),
                   out / f"nqs_{variant}_energy.png")
         _, psi0 = hb.ground_state(m.hparams.n_sites, float(m.hparams.J2))
-        p2 = save(figs.amplitudes_figure(psi0, m.psi(m.sector_spins(), normalized=True).numpy(), name),
+        p2 = save(figs.amplitudes_figure(psi0, m.sector_psi().numpy(), name),
                   out / f"nqs_{variant}_amplitudes.png")
         hp = m.hparams
         lines += [f"### `{name}`", "",
