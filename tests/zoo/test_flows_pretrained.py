@@ -47,15 +47,15 @@ def test_ising_dual_flow_log_partition_and_sampler():
     assert type(m) is IsingDualFlow and m.card["class_path"] == class_path(IsingDualFlow)
     exact = ising_dual.log_z_enumeration(4, 1 / ising_dual.T_C)
     assert m.log_z_exact == pytest.approx(exact, abs=1e-12)
-    lnz, err = m.log_partition(100_000, seed=4242)
-    assert abs(lnz - exact) < 4 * err and err < 0.02
+    lnz, err = m.log_partition(30_000, seed=4242)
+    assert abs(lnz - exact) < 4 * err and err < 0.01
     # the variational free energy stayed above the exact one at every recorded step (beyond batch noise)
     h = m.history()
     assert len(h["value"]) > 100 and np.all(h["value"] + exact > -3 * h["stderr"])
     # the Metropolized sampler's energies follow the exact (enumerated) distribution
-    spins = m.sample_spins(20_000, mcmc=True, seed=4243, n_chains=4)
-    assert spins.shape == (20_000, 4, 4) and spins.dtype == torch.int8
-    E = ising_dual.flat_energy(spins.numpy().reshape(4, 5000, 16).reshape(-1, 16), 4).reshape(4, 5000)
+    spins = m.sample_spins(8000, mcmc=True, seed=4243, n_chains=4)  # 4 chains x 2000 steps, in chain order
+    assert spins.shape == (8000, 4, 4) and spins.dtype == torch.int8
+    E = ising_dual.flat_energy(spins.numpy().reshape(-1, 16), 4).reshape(4, 2000)
     levels, p = ising_dual.energy_distribution(4, 1 / ising_dual.T_C)
     n_eff = E.size / (2 * ising_dual.integrated_autocorrelation_time(E))
     keep = p > 1e-3  # levels expected at least ~10 times
