@@ -160,4 +160,5 @@ def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     d = 1 + z * z / n
     c = (p + z * z / (2 * n)) / d
     h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return max(0.0, c - h), min(1.0, c + h)
+    # at k = 0 or k = n one end is exactly 0 or 1 (float rounding would leave 1 - 1e-16)
+    return (0.0 if k == 0 else max(0.0, c - h)), (1.0 if k == n else min(1.0, c + h))
