@@ -95,3 +95,17 @@ def test_bad_arguments_are_value_errors():
         D.log_z_transfer_matrix(12, 0.4)
     with pytest.raises(ValueError, match="series"):
         D.integrated_autocorrelation_time([1.0, 2.0])
+
+
+def test_local_metropolis_energy_histogram_matches_enumeration():
+    """The reference local sampler (random-site Metropolis) against the exact 4 x 4 distribution at T_c."""
+    from scipy import stats
+
+    E, M = D.local_metropolis(4, BC, 16, 600, np.random.default_rng(0), n_equil=50)
+    assert E.shape == M.shape == (16, 600) and np.all(np.abs(M) <= 16)
+    levels, p = D.energy_distribution(4, BC)
+    n_eff = E.size / (2 * D.integrated_autocorrelation_time(E))
+    keep = p > 1e-3
+    freq = np.array([(E == e).mean() for e in levels])
+    chi2 = float(((freq - p) ** 2 / p)[keep].sum() * n_eff)
+    assert stats.chi2.sf(chi2, keep.sum() - 1) > 1e-3
