@@ -11,8 +11,9 @@ Tasks and data (the published CNN's own cached data, so the comparison is on the
   ising_cnn/8x8-energy.
 - `screened`: 8x8 screened Coulomb energy, configs/ising_cnn/8x8-screened-coulomb.yaml (random configurations);
   CNN card ising_cnn/8x8-screened-coulomb.
-Training sets are the first n of the config's train split (nested), the test set the first N_TEST of its test
-split.  Features: the 64 raw +-1 spins (the CNN sees nothing else either).  Error: median and mean |E - E_hat|, J.
+Training sets are the first n of a fixed random permutation of the config's train split (nested; the targeted pool
+is stored level by level, so its first n configurations would hold the low-energy levels only), the test set the
+first N_TEST of its test split.  Features: the 64 raw +-1 spins (the CNN sees nothing else either).  Error: median and mean |E - E_hat|, J.
 
 - KRR: sklearn KernelRidge with an RBF kernel exp(-g |x - x'|^2 / median |x - x'|^2), targets centred; g and alpha
   from a grid on a validation split (first 80 % fit, next 20 % validate), then refit on all n.  fit_s includes the
@@ -177,13 +178,16 @@ def main(argv=None) -> int:
         return 0
     res = {"settings": {"sizes": {k: list(v) for k, v in SIZES.items()}, "n_test": N_TEST, "krr_g": list(KRR_G),
                         "krr_alpha": list(KRR_ALPHA), "rf_trees": 100, "threads": 1,
-                        "hardware": f"{platform.machine()} CPU x{os.cpu_count()}"},
+                        "hardware": f"{platform.machine()} CPU x{os.cpu_count()}",
+                        "subsets": "first n of a random permutation (seed 0) of the train split"},
            "command": "OMP_NUM_THREADS=1 python benchmarks/reproduce_ising_cnn_baselines.py " + " ".join(argv or sys.argv[1:]),
            "tasks": json.loads(OUT.read_text())["tasks"] if OUT.exists() else {}}
     with threadpool_limits(1):
         for task in a.tasks.split(","):
             variant = TASKS[task][0]
             X, y, Xte, yte, info = load(variant)
+            perm = np.random.default_rng(0).permutation(len(X))  # nested random subsets (see the docstring)
+            X, y = X[perm], y[perm]
             res["tasks"][task] = r = {"data": info, "cnn": cnn(variant), "load_avg": os.getloadavg()}
             for meth, fn in (("rf", rf), ("krr", krr)):
                 r[meth] = []
