@@ -23,6 +23,11 @@ from ..records import fmt, paper_vs_ours_markdown
 from .common import RESULTS
 
 
+def _p(x) -> str:
+    """3 decimals, '-' where a subset is empty (no difficult instances)."""
+    return f"{x:.3f}" if np.isfinite(x) else "-"
+
+
 def _load(name):
     import zoo
 
@@ -88,8 +93,8 @@ def _sg(out: Path, quick: bool) -> tuple[list[str], dict]:
                      f"{g('sa_success'):.3f} [{g('sa_success_lo'):.3f}, {g('sa_success_hi'):.3f}] | "
                      f"{fmt(round(g('rl_n99_thesis'), 2))} / {fmt(round(g('rl_n99_code'), 2))} | "
                      f"{fmt(round(g('sa_n99_thesis'), 2))} / {fmt(round(g('sa_n99_code'), 2))} | {int(g('n_difficult'))} | "
-                     f"{g('rl_success_easy'):.3f} / {g('sa_success_easy'):.3f} | "
-                     f"{g('rl_success_difficult'):.3f} / {g('sa_success_difficult'):.3f} | "
+                     f"{_p(g('rl_success_easy'))} / {_p(g('sa_success_easy'))} | "
+                     f"{_p(g('rl_success_difficult'))} / {_p(g('sa_success_difficult'))} | "
                      f"{g('avg_schedule_success'):.3f} |")
     ci = lambda v, p: [(n99(v[f"{p}_success_hi"]), n99(v[f"{p}_success_lo"]))]  # noqa: E731
     p1 = save(figs.n99_figure(sizes, [v["rl_n99_thesis"] for _, v, _ in res], [v["sa_n99_thesis"] for _, v, _ in res],
