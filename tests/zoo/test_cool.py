@@ -139,3 +139,17 @@ def test_n99_and_wilson():
     assert (lo, hi) == pytest.approx((0.4038, 0.5962), abs=1e-4)
     with pytest.raises(ValueError):
         wilson(3, 2)
+
+
+def test_user_arrays_of_a_torus_get_the_transfer_matrix_ground_state():
+    from datamodules.physics.ground_states import torus_transfer_matrix
+    from zoo.cool_anneal import as_hamiltonian, exact_ground_energy
+
+    H = toroidal_spin_glass(5, seed=3)  # 25 spins: beyond brute force
+    G = as_hamiltonian(H.couplings.tolist(), list(H.fields))
+    assert G.lattice == (5, 5)
+    assert exact_ground_energy(G) == pytest.approx(torus_transfer_matrix(H)[0])
+    J = H.couplings.copy()
+    J[0, 12] = J[12, 0] = 0.3  # not a torus any more: no exact solver for 25 spins
+    with pytest.raises(ValueError, match="ground_energy"):
+        exact_ground_energy(as_hamiltonian(J, H.fields))
