@@ -266,6 +266,7 @@ def publish_table(name: str, arrays: dict, *, settings: dict, metrics: list | No
     get_model_class(model_name)  # the table belongs to a registered model
     out = _publish_target(name, overwrite)
     save_file({k: torch.as_tensor(v).contiguous() for k, v in arrays.items()}, str(out))
+    out.chmod(0o644)  # safetensors writes 0600; a published file is read by everyone who shares the checkout
     card = {"name": name, "model": model_name, "kind": "table", "settings": settings, "metrics": metrics or [],
             "paper": paper or [], "dataset": {},
             "training": {"source": source, "wall_time_s": wall_time_s, "hardware": f"{platform.machine()} CPU "
@@ -297,6 +298,7 @@ def publish(ckpt: str, name: str, config: str | None = None, metrics: list | Non
     model.load_state_dict(state["state_dict"])
     out.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out))
+    out.chmod(0o644)  # as the card (safetensors writes 0600)
     import pytorch_lightning
     import torchmetrics
 

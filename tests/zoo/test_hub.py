@@ -65,6 +65,7 @@ def test_publish_list_card_load(published, tmp_path):
     out, original = published
     assert out == tmp_path / "checkpoints" / "ising_cnn" / "tiny.safetensors"
     assert out.with_suffix(".json").exists()
+    assert out.stat().st_mode & 0o777 == 0o644  # readable by everyone who shares the checkout, like the card
     assert zoo.list_pretrained() == ["ising_cnn/tiny"]
     assert zoo.list_pretrained("ising_cnn") == ["ising_cnn/tiny"]
 
@@ -278,7 +279,7 @@ def test_published_table_round_trip_and_checksum(tmp_path, monkeypatch, capsys):
     mc = torch.rand(3, 5, dtype=torch.float64)
     out = hub.publish_table("ising_cnn/sweep-x", {"mc": mc, "ratios": torch.linspace(0.01, 1, 5)},
                             settings={"steps": 7}, source="python make_table.py", wall_time_s=1.5)
-    assert "ising_cnn/sweep-x" in zoo.list_pretrained("ising_cnn")
+    assert "ising_cnn/sweep-x" in zoo.list_pretrained("ising_cnn") and out.stat().st_mode & 0o777 == 0o644
     t = zoo.load_pretrained("ising_cnn/sweep-x")
     assert isinstance(t, hub.PublishedTable) and t.card["kind"] == "table" and t.card["settings"] == {"steps": 7}
     torch.testing.assert_close(t["mc"], mc)
