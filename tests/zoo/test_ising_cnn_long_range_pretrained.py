@@ -71,3 +71,28 @@ def test_4x4_magnetization_states():
     med = float(np.median(np.abs(m.predict_magnetization(x).numpy() - ising.magnetization(x))))
     assert med <= 4e-3  # the paper's 4x4 median, per spin
     assert med == pytest.approx(_m(m.card["metrics"], "median_abs_error"), rel=0.15)
+
+
+@pytest.mark.parametrize("name", ["ising_cnn/baselines-8x8", "ising_cnn/baselines-8x8-screened-coulomb"])
+def test_baseline_tables_load_and_agree_with_their_cards(name):
+    if name not in zoo.list_pretrained("ising_cnn"):
+        pytest.fail(f"{name} is not published")
+    t = zoo.load_pretrained(name)
+    rows = {r["name"]: r["value"] for r in t.card["metrics"]}
+    for meth in ("krr", "rf"):
+        n = t[f"{meth}_n"]
+        assert torch.all(n[1:] > n[:-1])  # growing training sets
+        assert float(t[f"{meth}_median_abs_error"][-1]) == pytest.approx(rows[f"{meth}_median_abs_error"])
+
+
+def test_screened_rf_point_reproduces_on_fresh_data():
+    """The table's smallest random-forest point, refitted on fresh random configurations (another seed)."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    t = zoo.load_pretrained("ising_cnn/baselines-8x8-screened-coulomb")
+    n = int(t["rf_n"][0])
+    x = ising.random_configs(n + 1000, 8, seed=31).reshape(n + 1000, -1).astype(np.float64)
+    y = long_range.energy(x.reshape(-1, 8, 8).astype(np.int8))
+    rf = RandomForestRegressor(n_estimators=100, n_jobs=1, random_state=1).fit(x[:n], y[:n])
+    med = float(np.median(np.abs(rf.predict(x[n:]) - y[n:])))
+    assert med == pytest.approx(float(t["rf_median_abs_error"][0]), rel=0.2)
