@@ -35,6 +35,7 @@ def _families() -> dict:
     rank TRAIN_BATCHES batches."""
     from datamodules.digits import DigitCountingDataModule
     from datamodules.ednn import EDNNIsingDataModule
+    from datamodules.flows import IsingDualSeeds, Ring2DDataModule
     from datamodules.gaussians import GaussianRingDataModule
     from datamodules.ising import IsingDataModule
     from datamodules.mbl import MBLDataModule
@@ -42,6 +43,7 @@ def _families() -> dict:
     from datamodules.rugan_em import IsingEMDataModule
     from datamodules.schrodinger import SchrodingerDataModule
     from zoo.ednn import CountingEDNN, IsingEDNN
+    from zoo.flows import IsingDualFlow, Ring2DFlow
     from zoo.ising_cnn import IsingCNN
     from zoo.mbl import MBLClassifier
     from zoo.ntk_gan import ParticleGAN
@@ -75,6 +77,10 @@ def _families() -> dict:
         "ntk_gan": (lambda: ParticleGAN(n_particles=32, disc_depth=2, disc_width=16, n_disc=2),
                     lambda: GaussianRingDataModule(batch_size=32, steps_per_epoch=2 * TRAIN_BATCHES,  # split over ranks
                                                            progress=False)),
+        "flows_ring": (lambda: Ring2DFlow(hidden=[8]),
+                       lambda: Ring2DDataModule(batch_size=32, steps_per_epoch=2 * TRAIN_BATCHES, progress=False)),
+        "flows_ising": (lambda: IsingDualFlow(L=3, batch_size=16, n_couplings=2, hidden=[8]),
+                        lambda: IsingDualSeeds(L=3, batch_size=16, steps_per_epoch=2 * TRAIN_BATCHES, progress=False)),
     }
 
 
