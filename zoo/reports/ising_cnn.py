@@ -75,7 +75,7 @@ def write_report(out: Path, quick: bool = False) -> Path:
     cards = {n: m.card for n, m in models.items()}
     figs = [_sampling_figure(out)]
     if {"ising_cnn/4x4-classify", "ising_cnn/4x4-classify-random"} <= set(models):
-        figs.append(_thermo_4x4({n: models[n] for n in names if n.startswith("ising_cnn/4x4")}, out))
+        figs.append(_thermo_4x4({n: models[n] for n in names if n.startswith("ising_cnn/4x4") and models[n].task == "classify"}, out))
         for n in ("ising_cnn/4x4-classify", "ising_cnn/4x4-classify-random"):
             allx = ising.enumerate_configs(4)
             y = ising.energy_to_class(ising.energy(allx), 4)
