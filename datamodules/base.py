@@ -24,13 +24,14 @@ class EpochSeededSampler(RandomSampler):
 
     The default RandomSampler draws from the global torch RNG, which Lightning checkpoints do not
     save, so a run resumed from last.ckpt would see another data order than an uninterrupted one.
-    Lightning calls set_epoch every epoch, also after a resume; under DDP it swaps in a
-    DistributedSampler as usual.
+    Lightning calls set_epoch every epoch, also after a resume; the loader starts the sampler at the
+    Trainer's restored epoch anyway (`trainer_epoch`), as the stream samplers must. Under DDP Lightning
+    swaps in a DistributedSampler as usual.
     """
 
-    def __init__(self, data_source, seed: int = 0):
+    def __init__(self, data_source, seed: int = 0, epoch: int = 0):
         super().__init__(data_source)
-        self.seed, self.epoch = seed, 0
+        self.seed, self.epoch = seed, epoch
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -38,6 +39,17 @@ class EpochSeededSampler(RandomSampler):
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
         yield from torch.randperm(len(self.data_source), generator=g).tolist()
+
+
+def trainer_epoch(datamodule) -> int:
+    """The epoch the attached Trainer is at (the restored one when resuming), 0 without a Trainer: where an
+    epoch-indexed sampler must start, since the first resumed epoch's iterator exists before `set_epoch`."""
+    trainer = getattr(datamodule, "trainer", None)
+    if trainer is None:
+        return 0
+    # the count Lightning itself passes to set_epoch: a checkpoint written at an epoch's end has it processed but
+    # not yet completed, so `current_epoch` would still name the finished epoch
+    return int(trainer.fit_loop.epoch_progress.current.processed)
 
 
 class ZooDataModule(pl.LightningDataModule):
@@ -103,7 +115,7 @@ class ZooDataModule(pl.LightningDataModule):
             raise RuntimeError(f"split {split!r} is empty or setup() was not called; have {list(self.splits)}")
         ds = self.splits[split]
         if shuffle:
-            sampler = EpochSeededSampler(ds, seed=int(os.environ.get("PL_GLOBAL_SEED", 0)))
+            sampler = EpochSeededSampler(ds, seed=int(os.environ.get("PL_GLOBAL_SEED", 0)), epoch=trainer_epoch(self))
         elif torch.distributed.is_available() and torch.distributed.is_initialized() \
                 and torch.distributed.get_world_size() > 1:
             # Lightning's default DistributedSampler pads the last batch with repeated samples so every rank gets as

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .base import ZooDataModule
+from .base import ZooDataModule, trainer_epoch
 from .gaussians import _EpochOffsetSampler, _key_int
 from .physics import ring2d
 from .physics.ising import T_C
@@ -75,7 +75,7 @@ class _StreamDataModule(ZooDataModule):
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(_Stream(self._make(self.key), 1 << 62), batch_size=None,
-                          sampler=_EpochOffsetSampler(self.steps_per_epoch), num_workers=self.num_workers,
+                          sampler=_EpochOffsetSampler(self.steps_per_epoch, trainer_epoch(self)), num_workers=self.num_workers,
                           persistent_workers=self.num_workers > 0)
 
     def val_dataloader(self):

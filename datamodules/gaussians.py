@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .base import ZooDataModule
+from .base import ZooDataModule, trainer_epoch
 
 __all__ = ["ring_modes", "sample_ring", "nearest_mode", "mode_collapse_metric", "GaussianRingDataModule"]
 
@@ -75,10 +75,11 @@ class _RingBatches(Dataset):
 
 
 class _EpochOffsetSampler(Sampler):
-    """Yields batch indices e * n .. (e + 1) * n - 1 in epoch e (Lightning calls set_epoch)."""
+    """Yields batch indices e * n .. (e + 1) * n - 1 in epoch e (Lightning calls set_epoch; the loader starts it at
+    the Trainer's restored epoch, `datamodules.base.trainer_epoch`, since a resumed fit iterates before set_epoch)."""
 
-    def __init__(self, n: int):
-        self.n, self.epoch = n, 0
+    def __init__(self, n: int, epoch: int = 0):
+        self.n, self.epoch = n, epoch
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -145,7 +146,7 @@ class GaussianRingDataModule(ZooDataModule):
 
     def train_dataloader(self) -> DataLoader:
         ds = _RingBatches(self.key, self.batch_size, self.n_modes, self.radius, self.std, 1 << 62)
-        return DataLoader(ds, batch_size=None, sampler=_EpochOffsetSampler(self.steps_per_epoch),
+        return DataLoader(ds, batch_size=None, sampler=_EpochOffsetSampler(self.steps_per_epoch, trainer_epoch(self)),
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def val_dataloader(self):
