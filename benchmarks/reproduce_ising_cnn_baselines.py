@@ -120,7 +120,14 @@ def cnn(variant: str) -> dict:
     init = c["dataset"]["init_args"]
     return {"card": f"ising_cnn/{variant}", "median_abs_error": m.get("median_abs_error"),
             "mean_abs_error": m.get("mean_abs_error"), "fit_s": c["training"].get("wall_time_s"),
-            "epochs": c["training"].get("epochs"), "n": init.get("n_train", init.get("n_samples"))}
+            "epochs": c["training"].get("epochs"), "n": _n_train(init)}
+
+
+def _n_train(init: dict) -> int:
+    """The CNN's training-set size: n_train, or the hash-split share of an Ising pool (about, by the fractions)."""
+    if "n_train" in init:
+        return int(init["n_train"])
+    return round(init["n_samples"] * (1 - init.get("val_fraction", 0.0625) - init.get("test_fraction", 0.3125)))
 
 
 def publish(res: dict) -> None:
