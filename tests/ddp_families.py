@@ -33,6 +33,7 @@ def _families() -> dict:
     default DistributedSampler would pad them with a repeated sample, which would enter a median twice;
     datamodules.base gives each rank its own samples, unrepeated, and the test counts them.  Train sets give every
     rank TRAIN_BATCHES batches."""
+    from datamodules.cool import COOLDataModule
     from datamodules.digits import DigitCountingDataModule
     from datamodules.ednn import EDNNIsingDataModule
     from datamodules.flows import IsingDualSeeds, Ring2DDataModule
@@ -42,6 +43,7 @@ def _families() -> dict:
     from datamodules.rugan import IsingThermalDataModule
     from datamodules.rugan_em import IsingEMDataModule
     from datamodules.schrodinger import SchrodingerDataModule
+    from zoo.cool import COOLAgent
     from zoo.ednn import CountingEDNN, IsingEDNN
     from zoo.flows import IsingDualFlow, Ring2DFlow
     from zoo.ising_cnn import IsingCNN
@@ -81,6 +83,9 @@ def _families() -> dict:
                        lambda: Ring2DDataModule(batch_size=32, steps_per_epoch=2 * TRAIN_BATCHES, progress=False)),
         "flows_ising": (lambda: IsingDualFlow(L=3, batch_size=16, n_couplings=2, hidden=[8]),
                         lambda: IsingDualSeeds(L=3, batch_size=16, steps_per_epoch=2 * TRAIN_BATCHES, progress=False)),
+        "cool": (lambda: COOLAgent(n_reps=4, n_steps=3, n_sweeps=1),
+                 lambda: COOLDataModule(n_reps=4, n_steps=3, n_sweeps=1, episodes_per_batch=2,
+                                        batches_per_epoch=TRAIN_BATCHES)),
     }
 
 

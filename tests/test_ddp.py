@@ -109,5 +109,7 @@ def _check_replicas_and_lockstep(runs):
             assert r0["steps"] == [2, 4], name
         elif name == "ntk_gan":  # [critic, particles]: the same with n_disc = 2
             assert r0["steps"] == [4, 2], name
+        elif name == "cool":  # PPO: ppo_epochs (4) optimizer steps on each batch of episodes
+            assert r0["steps"] == [4 * 4], name
         else:
             assert r0["steps"] == [4], name
