@@ -39,6 +39,7 @@ def _families() -> dict:
     from datamodules.flows import IsingDualSeeds, Ring2DDataModule
     from datamodules.gaussians import GaussianRingDataModule
     from datamodules.ising import IsingDataModule
+    from datamodules.ising_long_range import LongRangeSpinDataModule
     from datamodules.mbl import MBLDataModule
     from datamodules.rugan import IsingThermalDataModule
     from datamodules.rugan_em import IsingEMDataModule
@@ -46,7 +47,7 @@ def _families() -> dict:
     from zoo.cool import COOLAgent
     from zoo.ednn import CountingEDNN, IsingEDNN
     from zoo.flows import IsingDualFlow, Ring2DFlow
-    from zoo.ising_cnn import IsingCNN
+    from zoo.ising_cnn import IsingCNN, IsingCNNRegressor
     from zoo.mbl import MBLClassifier
     from zoo.ntk_gan import ParticleGAN
     from zoo.rugan import RUGAN, RUGANEM
@@ -58,6 +59,10 @@ def _families() -> dict:
     return {
         "ising_cnn": (lambda: IsingCNN(L=4, padding="circular", **small_cnn),
                       lambda: IsingDataModule(L=4, n_samples=510, shard_size=10, batch_size=16, **q)),
+        "ising_cnn_long_range": (lambda: IsingCNNRegressor(L=8, hamiltonian="screened_coulomb", padding="circular",
+                                                             **small_cnn),
+                                 lambda: LongRangeSpinDataModule(n_train=64, n_val=15, n_test=17, shard_size=50,
+                                                                 batch_size=8, **q)),
         "schrodinger_cnn": (lambda: SchrodingerCNN(grid=16, **small_cnn),
                             lambda: SchrodingerDataModule(grid=16, solve_grid=16, n_train=16, n_val=5, n_test=7,
                                                           shard_size=8, batch_size=2, **q)),
