@@ -128,15 +128,36 @@ FORMATS = {"perf_metropolis": _metropolis, "rugan_perf": _rugan, "perf_training"
 
 
 # measured results that live beside the speed numbers but are not speed (tables, calibration, evaluation rows)
-NOT_SPEED = {"ntk_gan_calibration", "rugan_em_eval", "rugan_eval"}
+NOT_SPEED = {"ntk_gan_calibration", "rugan_em_eval", "rugan_eval", "ntk_gan_trivial_probe", "ising_cnn_baselines",
+             "ising_cnn_long_range_mc", "ising_cnn_kernels"}
+NOT_SPEED_PREFIXES = ("nqs_ablation_",)
+
+
+def _cpu() -> str:
+    """The CPU these numbers came from: model, cores, and the matrix/vector units that decide bf16 vs fp32 speed."""
+    import os
+
+    model, flags = "unknown CPU", set()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name") and model == "unknown CPU":
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    units = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8") if f in flags]
+    return (f"Machine of the latest run: {model}, {os.cpu_count()} CPUs visible; units: {', '.join(units) or 'n/a'} "
+            "(amx_bf16: bf16 matrix products on the AMX tiles, the reason `bf16-mixed` pays here).")
 
 
 def main():
     lines = ["# Benchmarks", "", "Speed is measured as ratios against a baseline run side by side in the same process "
              "(these machines are noisy and shared); medians of repeated runs. Reproduce with `make bench`; raw "
-             "numbers and machine details in `benchmarks/results/*.json`.", ""]
+             "numbers and machine details in `benchmarks/results/*.json`.", "", _cpu(), ""]
     for p in sorted((HERE / "results").glob("*.json")):
-        if p.stem in NOT_SPEED or p.stem.startswith("ntk_gan_sweep_") and p.stem != "ntk_gan_sweep_perf":
+        if p.stem in NOT_SPEED or p.stem.startswith(NOT_SPEED_PREFIXES) or \
+                p.stem.startswith("ntk_gan_sweep_") and p.stem != "ntk_gan_sweep_perf":
             continue
         r = json.loads(p.read_text())
         lines += [f"## {p.stem}", "", r.get("benchmark", ""), ""]

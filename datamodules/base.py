@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import os
 
@@ -149,3 +150,28 @@ def per_shard_counts(total: int, shard_size: int) -> list[int]:
 
 def as_dataset(x: np.ndarray, y: np.ndarray) -> TensorDataset:
     return TensorDataset(torch.as_tensor(x), torch.as_tensor(y))
+
+
+class GeneratedDataModule(ZooDataModule):
+    """Batches generated on demand from (recipe, batch index): nothing to cache and no val/test loaders (evaluation
+    is `zoo.evaluation.<model>`).  The GAN, flow and VMC streams; `key` is the recipe as the stream's seed."""
+
+    @property
+    def key(self) -> str:
+        return json.dumps(self.recipe(), sort_keys=True)
+
+    @property
+    def n_shards(self) -> int:
+        return 1
+
+    def prepare_data(self) -> None:  # nothing to cache: batches are generated on demand
+        pass
+
+    def setup(self, stage: str | None = None) -> None:
+        pass
+
+    def val_dataloader(self):
+        return []
+
+    def test_dataloader(self):
+        return []

@@ -14,13 +14,12 @@ Nothing is cached: a batch costs microseconds.
 """
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .base import ZooDataModule, trainer_epoch
+from .base import GeneratedDataModule, trainer_epoch
 from .gaussians import _EpochOffsetSampler, _key_int
 from .physics import ring2d
 from .physics.ising import T_C
@@ -45,7 +44,7 @@ class _Stream(Dataset):
         return self.fn(j)
 
 
-class _StreamDataModule(ZooDataModule):
+class _StreamDataModule(GeneratedDataModule):
     """A stream of generated batches (no cache, no val/test loaders: evaluation is zoo.evaluation.flows)."""
 
     def __init__(self, batch_size: int, steps_per_epoch: int, seed: int, num_workers: int, data_dir, progress):
@@ -54,20 +53,6 @@ class _StreamDataModule(ZooDataModule):
         if int(seed) != seed:
             raise ValueError(f"seed must be an integer; got {seed!r}")
         self.seed = int(seed)
-
-    @property
-    def key(self) -> str:
-        return json.dumps(self.recipe(), sort_keys=True)
-
-    @property
-    def n_shards(self) -> int:
-        return 1
-
-    def prepare_data(self) -> None:  # nothing to cache: batches are generated on demand
-        pass
-
-    def setup(self, stage: str | None = None) -> None:
-        pass
 
     def batch(self, j: int):
         """The j-th batch of the stream."""
@@ -78,11 +63,6 @@ class _StreamDataModule(ZooDataModule):
                           sampler=_EpochOffsetSampler(self.steps_per_epoch, trainer_epoch(self)), num_workers=self.num_workers,
                           persistent_workers=self.num_workers > 0)
 
-    def val_dataloader(self):
-        return []
-
-    def test_dataloader(self):
-        return []
 
 
 class _RingBatch:

@@ -11,13 +11,12 @@ uninterrupted one.  Nothing is cached: a batch costs microseconds.
 from __future__ import annotations
 
 import hashlib
-import json
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .base import ZooDataModule, trainer_epoch
+from .base import GeneratedDataModule, trainer_epoch
 
 __all__ = ["ring_modes", "sample_ring", "nearest_mode", "mode_collapse_metric", "GaussianRingDataModule"]
 
@@ -91,7 +90,7 @@ class _EpochOffsetSampler(Sampler):
         return iter(range(self.epoch * self.n, (self.epoch + 1) * self.n))
 
 
-class GaussianRingDataModule(ZooDataModule):
+class GaussianRingDataModule(GeneratedDataModule):
     """A ring of `n_modes` Gaussians (Durr thesis Sec. 2.3: 8 modes, radius 2, std 0.02).
 
     Args:
@@ -123,22 +122,8 @@ class GaussianRingDataModule(ZooDataModule):
                 "std": self.std, "seed": self.seed, "batch_size": self.batch_size}
 
     @property
-    def key(self) -> str:
-        return json.dumps(self.recipe(), sort_keys=True)
-
-    @property
-    def n_shards(self) -> int:
-        return 1
-
-    @property
     def modes(self) -> np.ndarray:
         return ring_modes(self.n_modes, self.radius)
-
-    def prepare_data(self) -> None:  # nothing to cache: batches are generated on demand
-        pass
-
-    def setup(self, stage: str | None = None) -> None:
-        pass
 
     def batch(self, j: int) -> torch.Tensor:
         """The j-th batch of the stream."""
@@ -149,8 +134,3 @@ class GaussianRingDataModule(ZooDataModule):
         return DataLoader(ds, batch_size=None, sampler=_EpochOffsetSampler(self.steps_per_epoch, trainer_epoch(self)),
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
-    def val_dataloader(self):
-        return []
-
-    def test_dataloader(self):
-        return []

@@ -11,13 +11,12 @@ resumed epoch replays the seeds of epoch 0; observed here, and tested in tests/z
 from __future__ import annotations
 
 import hashlib
-import json
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .base import ZooDataModule
+from .base import GeneratedDataModule
 from .physics.heisenberg import _check_couplings, check_sites
 from .validation import positive_int
 
@@ -45,7 +44,7 @@ class _Key(Dataset):
         return torch.tensor(self.key, dtype=torch.int64)
 
 
-class VMCSeedDataModule(ZooDataModule):
+class VMCSeedDataModule(GeneratedDataModule):
     """The chain (n_sites, J2; J1 = 1) and the stream key of the per-iteration seeds.
 
     Args:
@@ -69,20 +68,6 @@ class VMCSeedDataModule(ZooDataModule):
         # the stream does not depend on how it is cut into epochs
         return {"dataset": self.name, "version": 1, "n_sites": self.n_sites, "J2": self.J2, "seed": self.seed}
 
-    @property
-    def key(self) -> str:
-        return json.dumps(self.recipe(), sort_keys=True)
-
-    @property
-    def n_shards(self) -> int:
-        return 1
-
-    def prepare_data(self) -> None:  # nothing to cache
-        pass
-
-    def setup(self, stage: str | None = None) -> None:
-        pass
-
     def iteration_seed(self, j: int) -> int:
         """The seed of iteration j."""
         return iteration_seed(stream_key(self.key), j)
@@ -91,8 +76,3 @@ class VMCSeedDataModule(ZooDataModule):
         return DataLoader(_Key(stream_key(self.key), self.steps_per_epoch), batch_size=None,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
-    def val_dataloader(self):
-        return []
-
-    def test_dataloader(self):
-        return []

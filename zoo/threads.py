@@ -5,9 +5,10 @@
   the processes of one node (`LOCAL_WORLD_SIZE`, set by torchrun) so DDP ranks do not oversubscribe the cores.
   An explicit OMP_NUM_THREADS is the user's choice and is left alone.
 - OMP_WAIT_POLICY=PASSIVE (set by some HPC profiles and benchmark scripts) makes idle OpenMP threads sleep at once;
-  every small operation then pays a wake-up.  Measured on a 2-core machine: an Ising CNN train step 21.8 ms on 2
-  threads by default, 144 ms with PASSIVE (1 thread: 34.7 / 32.3 ms).  It must be set before the OpenMP runtime
-  starts, so the CLI cannot undo it: it warns.
+  every small operation then pays a wake-up.  Measured on a 2-core machine (benchmarks/results/threads.json): an
+  Ising CNN bf16 train step 15.9 ms on 2 threads by default, 25.7 ms with PASSIVE, slower than 1 thread (21.0 ms);
+  fp32 20.8 vs 28.2 ms.  (An earlier run on a busier machine gave 144 ms with PASSIVE.)  It must be set before the
+  OpenMP runtime starts, so the CLI cannot undo it: it warns.
 """
 from __future__ import annotations
 
@@ -33,8 +34,9 @@ def thread_plan(environ=None, torch_default: int | None = None) -> dict:
     env = os.environ if environ is None else environ
     warn = None
     if env.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE":
-        warn = ("OMP_WAIT_POLICY=PASSIVE makes multi-threaded CPU training several times slower for small networks "
-                "(an Ising CNN step took 144 ms on 2 threads vs 21.8 ms without it); unset it before running zoo")
+        warn = ("OMP_WAIT_POLICY=PASSIVE makes multi-threaded CPU training slower for small networks (an Ising CNN "
+                "bf16 step took 25.7 ms on 2 threads vs 15.9 ms without it, and 21.0 ms on 1 thread); unset it "
+                "before running zoo")
     if "OMP_NUM_THREADS" in env:
         return {"threads": None, "warn": warn}
     if torch_default is None:
