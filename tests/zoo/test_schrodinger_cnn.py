@@ -40,7 +40,9 @@ def test_paper_network_has_19_convolutions_in_order():
     assert [c.stride for c in convs] == [(2, 2) if k == 3 else (1, 1) for k in pattern]
     assert [c.out_channels for c in convs] == [64 if k == 3 else 16 for k in pattern]
     assert [type(l).__name__ for l in m.features] == ["SameConv2d", "ReLU"] * 19
-    assert [type(l).__name__ for l in m.head] == ["Flatten", "Linear", "ReLU", "Linear"]
+    # the output layer is a Linear that stays fp32 under bf16 autocast (zoo.layers.FP32Linear)
+    assert [type(l).__name__ for l in m.head] == ["Flatten", "Linear", "ReLU", "FP32Linear"]
+    assert isinstance(m.head[3], torch.nn.Linear)
     assert m.head[1].out_features == 1024 and m.head[3].out_features == 1
 
 
