@@ -9,21 +9,15 @@ environments an uninterrupted one would; the actions depend on the policy, as th
 """
 from __future__ import annotations
 
-import hashlib
-import json
-
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
-from .base import ZooDataModule
+from .base import GeneratedDataModule
 from .cool_env import PROBLEMS, COOLEnv
+from .gaussians import _key_int
 
 __all__ = ["COOLDataModule", "play_episodes"]
-
-
-def _key_int(key: str) -> int:
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
 
 
 @torch.no_grad()
@@ -88,7 +82,7 @@ class _Rollouts(IterableDataset):
             yield batch
 
 
-class COOLDataModule(ZooDataModule):
+class COOLDataModule(GeneratedDataModule):
     """Episodes of simulated annealing played with the current policy.
 
     Args:
@@ -133,23 +127,7 @@ class COOLDataModule(ZooDataModule):
 
     @property
     def key_int(self) -> int:
-        return _key_int(json.dumps(self.recipe(), sort_keys=True)) % 2**40
-
-    @property
-    def n_shards(self) -> int:
-        return 1
-
-    def prepare_data(self) -> None:  # nothing to cache: episodes are played on demand
-        pass
-
-    def setup(self, stage: str | None = None) -> None:
-        pass
+        return _key_int(self.key) % 2**40
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(_Rollouts(self, self.batches_per_epoch), batch_size=None, num_workers=0)
-
-    def val_dataloader(self):
-        return []
-
-    def test_dataloader(self):
-        return []

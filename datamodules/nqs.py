@@ -10,13 +10,12 @@ resumed epoch replays the seeds of epoch 0; observed here, and tested in tests/z
 """
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from .base import GeneratedDataModule
+from .gaussians import _key_int
 from .physics.heisenberg import _check_couplings, check_sites
 from .validation import positive_int
 
@@ -25,7 +24,7 @@ __all__ = ["VMCSeedDataModule", "iteration_seed", "stream_key"]
 
 def stream_key(key: str) -> int:
     """A recipe's JSON -> a 63-bit int (what every batch serves)."""
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little") >> 1
+    return _key_int(key) >> 1
 
 
 def iteration_seed(key: int, j: int) -> int:
