@@ -1,0 +1,51 @@
+"""Fine-tuning on thermal samples (zoo.ising_cnn_thermal; PRE 97, 032119, Sec. IV, Fig. 10): the published screened
+Coulomb network puts the antiferromagnet's ground state (the checkerboard) 10.8 J too high because random training
+spins never reach it; a few rounds of its own cold chains, labelled exactly, must move it onto the exact energy
+without losing the random-set accuracy (measured: 10.8 -> 3.1 J with this tiny budget; the
+full recipe, benchmarks/reproduce_ising_cnn_long_range_mc.py, gets it far closer)."""
+import functools
+
+import numpy as np
+import pytest
+import torch
+
+import zoo
+from datamodules.physics import ising, long_range
+from zoo.ising_cnn_thermal import fine_tune_on_thermal_samples
+
+EXACT = functools.partial(long_range.energy, k=0.5, r_cut=64.0)  # the card's Hamiltonian
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return zoo.load_pretrained("ising_cnn/8x8-screened-coulomb")
+
+
+def test_fine_tuning_corrects_the_ground_state(model):
+    cb = long_range.checkerboard(8)
+    rand = ising.random_configs(1000, 8, seed=11)
+    err_cb = lambda: float(np.abs(model.predict_energy(cb).numpy() - EXACT(cb)).max())  # noqa: E731
+    err_rand = lambda: float(np.median(np.abs(model.predict_energy(rand).numpy() - EXACT(rand))))  # noqa: E731
+    before_cb, before_rand = err_cb(), err_rand()
+    assert before_cb > 5  # the published network's miss this routine exists for
+    hist = fine_tune_on_thermal_samples(model, EXACT, [0.2, 0.4], rounds=2, epochs=8, n_chains=2, n_equil=5,
+                                        n_samples=10, keep_every=2, seed=0, progress=False)
+    assert [h["n_thermal"] for h in hist] == [20, 40]  # 2 T x 2 chains x 5 kept records per round
+    assert set(hist[0]) >= {"T", "e", "m", "ms", "ms_err"}
+    assert err_cb() < 0.5 * before_cb, (before_cb, err_cb())
+    assert err_rand() < 2.5 * before_rand, (before_rand, err_rand())
+    assert not model.training
+
+
+def test_bad_arguments(model):
+    with pytest.raises(ValueError, match="exact_energy"):
+        fine_tune_on_thermal_samples(model, None, [1.0])
+    with pytest.raises(ValueError, match="temps"):
+        fine_tune_on_thermal_samples(model, EXACT, [0.0, 1.0])
+    with pytest.raises(ValueError, match="rounds"):
+        fine_tune_on_thermal_samples(model, EXACT, [1.0], rounds=0)
+    with pytest.raises(ValueError, match="lr"):
+        fine_tune_on_thermal_samples(model, EXACT, [1.0], lr=float("nan"))
+    with pytest.raises(ValueError, match="model"):
+        fine_tune_on_thermal_samples(zoo.load_pretrained("ising_cnn/8x8-potts"), EXACT, [1.0])
