@@ -353,7 +353,7 @@ def publish(a, res: dict, command: str) -> None:
     """The sweep as a table card: mc (n_disc, r) = the fitted order parameter, mc_final, mc_avg, ratios, n_discs,
     r_star; metrics = the boundary fit (and the other order parameter's slope)."""
     from zoo import hub
-    from zoo.evaluation.ntk_gan import PAPER
+    from zoo.evaluation.ntk_gan import PAPER, slope_variants
 
     nan = float("nan")
 
@@ -365,11 +365,15 @@ def publish(a, res: dict, command: str) -> None:
               "r_star": np.array([nan if v is None else v for v in res["boundary"]["r_star"]])}
     bd, st = res["boundary"], res["settings"]
     where = (f"{len(res['ratios'])} r ({st['spacing']}, {min(res['ratios']):g}..{max(res['ratios']):g}) x n_disc "
-             f"{res['n_discs']}, {st['steps']} steps, order parameter: {res['order_param_means']}"
-             + ("" if res["complete"] else " (PARTIAL grid)"))
+             f"{res['n_discs']}, {st['steps']} steps, alpha_D {st['lr_d']:g}, alpha_G {st['lr_g']:g}, order "
+             f"parameter: {res['order_param_means']}" + ("" if res["complete"] else " (PARTIAL grid)"))
+    # the slope's standard error (least squares, n - 2 degrees of freedom): what a comparison with the paper needs
+    sv = slope_variants(arrays["ratios"], arrays["n_discs"], arrays["mc"], st["spacing"] == "log")
     other = "final" if res["order_param"] == "avg" else "avg"
     metrics = [{"name": "boundary_slope", "value": bd["slope"], "split": where, "unit": "",
                 "how": f"straight-line fit of the sigmoid half-way points, {bd['axes']}"},
+               {"name": "boundary_slope_se", "value": sv["slope_se"], "split": where, "unit": "",
+                "how": "standard error of that slope from the fit's residuals (n_points - 2 degrees of freedom)"},
                {"name": "boundary_r2", "value": bd["r2"], "split": where, "how": "R^2 of that fit", "unit": ""},
                {"name": "slices_with_a_transition", "value": bd["n_points"], "split": where, "unit": "",
                 "how": "n_disc slices whose MC crosses log(8)/2 inside the r range"},
@@ -393,7 +397,11 @@ def publish(a, res: dict, command: str) -> None:
                                   "order parameter the boundary is fitted to (settings.order_param); mc_final and "
                                   "mc_avg hold both."
                                   + (" Fourier critic: 2500 wave vectors (app. 2.7.2); `width` only sets l2 = 2/width."
-                                     if st["critic"].startswith("fourier") else ""))
+                                     if st["critic"].startswith("fourier") else "")
+                                  + (" alpha_D = 0.1 is the critic rate the thesis gives for its Sec. 2.3 particle GAN "
+                                     "(footnote 14, thesis L1214), used here for want of a stated App. 2.7.2 rate; at "
+                                     "our calibrated 1e-2 the Fourier boundaries differ (see reports/ntk_gan.md)."
+                                     if st["lr_d"] == 0.1 else ""))
     print(f"published {out}", flush=True)
 
 

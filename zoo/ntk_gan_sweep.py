@@ -349,16 +349,28 @@ def sweep(ratios, n_discs, steps: int, critic: str = "relu", progress: bool = Tr
 
 
 def _sigmoid(x, lo, hi, x0, w):
-    return lo + (hi - lo) / (1 + np.exp(-(x - x0) / w))
+    with np.errstate(over="ignore"):  # exp -> inf far below x0 gives the correct limit lo
+        return lo + (hi - lo) / (1 + np.exp(-(x - x0) / w))
 
 
-def fit_boundary(ratios, n_discs, mc, log_r: bool = True, mc_max: float = math.log(8)) -> dict:
+HALFWAY = ("center", "level", "fixed")
+
+
+def fit_boundary(ratios, n_discs, mc, log_r: bool = True, mc_max: float = math.log(8), halfway: str = "center") -> dict:
     """Per n_disc slice, fit MC = lo + (hi - lo) sigmoid((x - x0)/w) with x = log r (log_r) or r; the
-    half-way point x0 gives r*(n_disc).  Then fit log n_disc = slope * x0 + intercept (a straight line in
+    half-way point gives r*(n_disc).  Then fit log n_disc = slope * x* + intercept (a straight line in
     log-log for ReLU, in log-linear for tanh).  Slices without a transition (MC never crosses mc_max/2)
-    are skipped.  Returns r_star (per slice, NaN when skipped), slope, intercept, r2."""
+    are skipped.  Returns r_star (per slice, NaN when skipped), slope, intercept, r2.
+
+    "The halfway points of these sigmoids" (Sec. 2.4.1, Figs. 2.15 and 2.17; thesis L1347, L1360) can be read
+    three ways, all offered (`halfway`): 'center' (default, what every published card uses) x0, half-way between
+    the fitted lo and hi; 'level' where the same fitted sigmoid crosses mc_max/2 (half-way between convergence, 0,
+    and total collapse, log 8); 'fixed' x0 of a sigmoid pinned to lo = 0, hi = mc_max (two parameters).  They
+    differ where a slice's plateaus are not 0 and log 8 (e.g. a slice that never fully converges)."""
     from scipy.optimize import curve_fit
 
+    if halfway not in HALFWAY:
+        raise ValueError(f"halfway must be one of {HALFWAY}; got {halfway!r}")
     ratios, n_discs, mc = np.asarray(ratios, float), np.asarray(n_discs, float), np.asarray(mc, float)
     x = np.log(ratios) if log_r else ratios
     half = mc_max / 2
@@ -370,18 +382,26 @@ def fit_boundary(ratios, n_discs, mc, log_r: bool = True, mc_max: float = math.l
         xs, ys = x[ok], row[ok]
         j = int(np.argmax(ys > half))
         x0 = xs[j] if j > 0 else xs[0]
+        w0, wmax = 0.1 * np.ptp(xs) + 1e-9, 10 * np.ptp(xs)
         try:
-            (lo, hi, c, w), _ = curve_fit(_sigmoid, xs, ys, p0=(0.0, mc_max, x0, 0.1 * np.ptp(xs) + 1e-9),
-                                          bounds=([-0.5, 0.0, xs.min() - 1, 1e-6], [mc_max, 2 * mc_max,
-                                                                                     xs.max() + 1, 10 * np.ptp(xs)]),
-                                          maxfev=20000)
+            if halfway == "fixed":
+                (c, w), _ = curve_fit(lambda t, c, w: _sigmoid(t, 0.0, mc_max, c, w), xs, ys, p0=(x0, w0),
+                                      bounds=([xs.min() - 1, 1e-6], [xs.max() + 1, wmax]), maxfev=20000)
+            else:
+                (lo, hi, c, w), _ = curve_fit(_sigmoid, xs, ys, p0=(0.0, mc_max, x0, w0),
+                                              bounds=([-0.5, 0.0, xs.min() - 1, 1e-6], [mc_max, 2 * mc_max,
+                                                                                         xs.max() + 1, wmax]),
+                                              maxfev=20000)
+                if halfway == "level":
+                    # lo + (hi - lo) / (1 + e^-(x - c)/w) = half  <=>  x = c - w ln((hi - lo) / (half - lo) - 1)
+                    c = c - w * math.log((hi - lo) / (half - lo) - 1) if lo < half < hi else np.nan
         except (RuntimeError, ValueError):
             c = x0
-        if xs.min() <= c <= xs.max():
+        if np.isfinite(c) and xs.min() <= c <= xs.max():
             r_star[i] = math.exp(c) if log_r else c
     ok = np.isfinite(r_star)
     out = {"r_star": r_star, "slope": np.nan, "intercept": np.nan, "r2": np.nan, "n_points": int(ok.sum()),
-           "axes": "log n_disc vs log r" if log_r else "log n_disc vs r"}
+           "axes": "log n_disc vs log r" if log_r else "log n_disc vs r", "halfway": halfway}
     if ok.sum() >= 2:
         xx = np.log(r_star[ok]) if log_r else r_star[ok]
         yy = np.log(n_discs[ok])

@@ -189,6 +189,49 @@ def test_slope_variants_conventions():
     assert v["slope_inverse"] == pytest.approx(v["slope"] / v["r2"], rel=1e-6) and v["r2"] < 0.99 and v["slope_se"] > 0
 
 
+def test_halfway_readings_of_the_boundary_fit():
+    """Sec. 2.4.1's 'halfway points of these sigmoids' read three ways (issue 17): on slices that run from 0 to
+    log 8 they agree; on a slice whose low plateau is 1.0 (never converges) the fitted centre sits half-way between
+    1.0 and log 8, 'level' where the curve crosses log(8)/2, w ln((hi - lo)/(log(8)/2 - lo) - 1) below it, and an
+    unknown reading is a ValueError naming it."""
+    ratios = np.logspace(-2, 0, 25)
+    x, H, w = np.log(ratios), np.log(8), 0.3
+    n_discs = np.array([1, 2, 4, 8])
+    c = np.log(0.05) + 0.5 * np.log(n_discs)  # r* ~ n_disc^0.5: slope 2 in ln n vs ln r
+    mc = H / (1 + np.exp(-(x[None] - c[:, None]) / w))
+    fits = {h: S.fit_boundary(ratios, n_discs, mc, halfway=h) for h in S.HALFWAY}
+    for h, f in fits.items():
+        np.testing.assert_allclose(np.log(f["r_star"]), c, atol=1e-3, err_msg=h)
+        assert f["slope"] == pytest.approx(2.0, rel=1e-3) and f["halfway"] == h
+    lo = 1.0
+    row = (lo + (H - lo) / (1 + np.exp(-(x - c[0]) / w)))[None]
+    centre = S.fit_boundary(ratios, [1], row, halfway="center")["r_star"][0]
+    level = S.fit_boundary(ratios, [1], row, halfway="level")["r_star"][0]
+    assert np.log(centre) == pytest.approx(c[0], abs=1e-3)
+    assert np.log(level) == pytest.approx(c[0] - w * np.log((H - lo) / (H / 2 - lo) - 1), abs=1e-3)
+    with pytest.raises(ValueError, match="halfway"):
+        S.fit_boundary(ratios, n_discs, mc, halfway="middle")
+
+
+def test_slope_variants_vertical_boundary():
+    """A boundary that does not move with n_disc (what the Fourier-pow critic gives at alpha_D = 0.1): the
+    other-way slope d ln r*/d ln n_disc is zero within its standard error, R^2 is small, and on an exact power
+    law it is 1/slope with zero error."""
+    from zoo.evaluation.ntk_gan import slope_variants
+
+    ratios = np.logspace(-2, 0, 25)
+    n_discs = np.array([1, 2, 4, 6, 8, 12])
+    r_star = 0.035 * np.exp(0.1 * np.array([0, 1, -1, 0.5, -0.5, 0.2]))  # scatter, no trend
+    mc = np.log(8) / (1 + np.exp(-(np.log(ratios)[None] - np.log(r_star)[:, None]) / 0.2))
+    v = slope_variants(ratios, n_discs, mc, log_r=True)
+    assert abs(v["x_per_ln_n"]) < 2 * v["x_per_ln_n_se"] and v["r2"] < 0.3
+    exact = 0.035 * n_discs ** 0.25
+    mc = np.log(8) / (1 + np.exp(-(np.log(ratios)[None] - np.log(exact)[:, None]) / 0.2))
+    v = slope_variants(ratios, n_discs, mc, log_r=True)
+    assert v["x_per_ln_n"] == pytest.approx(0.25, rel=1e-3) and v["x_per_ln_n_se"] < 1e-3
+    assert v["slope"] == pytest.approx(4.0, rel=1e-3)
+
+
 def test_distance_decomposition_of_the_probe():
     """benchmarks/probe_ntk_gan_trivial.py splits the mean nearest-mode distance: a large sample of the target itself
     sits at the Rayleigh mean std sqrt(pi/2) (the metric's floor), with no stragglers, no clump offset and clump std

@@ -79,3 +79,35 @@ def test_sweep_table_loads_and_its_boundary_fit_reproduces_the_card(name):
     card = {m["name"]: m["value"] for m in t.card["metrics"]}
     assert fit["n_points"] == card["slices_with_a_transition"]
     assert fit["slope"] == pytest.approx(card["boundary_slope"], rel=1e-6)
+
+
+# the thesis's slopes (App. 2.7.2, Figs. 2.21-2.22 captions; thesis L1572, L1577), read from the cards' `paper`
+FOURIER = ["ntk_gan/sweep-fourier-pow", "ntk_gan/sweep-fourier-exp"]
+
+
+@pytest.mark.parametrize("name", FOURIER)
+def test_fourier_sweep_card_claims_and_its_transition_reruns(name):
+    """Issue 17's Fourier-critic claims: the card's slope +- standard error is its own table's, within 2 standard
+    errors of the thesis's slope, and the table is what the code computes: the two cells around the half-way point
+    of the cheapest slice with a transition, re-run from the card's settings, give the stored MC (one snapshot
+    after the last step, the thesis's order parameter) on both sides of the transition."""
+    from zoo.evaluation.ntk_gan import slope_variants
+    from zoo.ntk_gan_sweep import log_spaced, run_ensemble
+
+    t = zoo.load_pretrained(name)
+    st, card = t.card["settings"], {m["name"]: m["value"] for m in t.card["metrics"]}
+    paper = next(p["value"] for p in t.card["paper"] if p["metric"] == "boundary_slope")
+    mc, ratios, nd = t["mc"].numpy(), t["ratios"].numpy(), t["n_discs"].numpy()
+    assert st["order_param"] == "final" and np.array_equal(mc, t["mc_final"].numpy(), equal_nan=True)
+    v = slope_variants(ratios, nd, mc, log_spaced(st["critic"]))
+    assert v["slope"] == pytest.approx(card["boundary_slope"], rel=1e-6)
+    assert v["slope_se"] == pytest.approx(card["boundary_slope_se"], rel=1e-6) and 0 < v["slope_se"]
+    assert abs(card["boundary_slope"] - paper) <= 2 * card["boundary_slope_se"]
+    i = int(np.flatnonzero(np.isfinite(v["r_star"]))[0])  # the smallest n_disc with a transition: cheapest to rerun
+    j = int(np.searchsorted(ratios, v["r_star"][i]))  # ratios[j - 1] < r* <= ratios[j]
+    kw = {k: st[k] for k in ("n_particles", "width", "lr_d", "lr_g", "l2", "seed", "init_std", "ntk_norm")}
+    # both cells as one batched ensemble (the same runs as the sweep's one by one, up to the order of the batched
+    # sums; ~1.5x one run's cost): pow n_disc 1 x 3000 steps, exp n_disc 4 x 2000 steps
+    got = run_ensemble(ratios[[j - 1, j]], int(nd[i]), st["steps"], critic=st["critic"], avg_frac=0.0, **kw)["mc"]
+    np.testing.assert_allclose(got, mc[i, [j - 1, j]], atol=0.02, err_msg=f"n_disc {nd[i]}, r {ratios[[j - 1, j]]}")
+    assert got[0] < np.log(8) / 2 < got[1]  # they straddle the transition (MC half-way to total collapse)

@@ -94,7 +94,7 @@ def _trajectory(model) -> list[dict]:
                    "fraction of records with the centre of mass beyond radius/2", stored=True)]
 
 
-def slope_variants(ratios, n_discs, mc, log_r: bool) -> dict:
+def slope_variants(ratios, n_discs, mc, log_r: bool, halfway: str = "center") -> dict:
     """The phase-boundary slope of one sweep table mc (n_disc, r) in each convention a figure caption's "slope" could
     mean (Sec. 2.4.1, Figs. 2.14-2.17 and App. 2.7.2, Figs. 2.21-2.22 quote a number, never its units): per n_disc the
     sigmoid half-way point r* (`zoo.ntk_gan_sweep.fit_boundary`), then
@@ -103,18 +103,24 @@ def slope_variants(ratios, n_discs, mc, log_r: bool) -> dict:
       standard error from the residuals (n - 2 degrees of freedom) and R^2;
     * slope_inverse: 1 / (least-squares slope of x on ln n_disc), the line fitted the other way round (r* is the
       measured quantity); equal to `slope` when the points lie on a line;
+    * x_per_ln_n (+- x_per_ln_n_se): that other-way slope itself, d x* / d ln n_disc: near 0 (within its error) when
+      the boundary does not move with n_disc, where `slope` is undefined (a vertical line);
     * slope_log10: log10 n_disc instead of ln n_disc (only changes a log-linear slope, by 1/ln 10);
     * span: how far the boundary moves in r while n_disc goes 1 -> 20 (the thesis's range): a factor 20^(1/slope)
       in r (log-log) or an interval ln 20 / slope (log-linear).
+
+    halfway: which reading of "the halfway points of these sigmoids" gives r* (`fit_boundary`; default the
+    fitted sigmoid's centre, as the cards).
     """
     from ..ntk_gan_sweep import fit_boundary
 
     nd = np.asarray(n_discs, float)
-    b = fit_boundary(ratios, nd, mc, log_r=log_r)
+    b = fit_boundary(ratios, nd, mc, log_r=log_r, halfway=halfway)
     rs = np.asarray(b["r_star"], float)
     ok = np.isfinite(rs)
     out = {"r_star": rs, "n_points": int(ok.sum()), "slope": np.nan, "slope_se": np.nan, "r2": np.nan,
-           "slope_inverse": np.nan, "slope_log10": np.nan, "span": np.nan}
+           "slope_inverse": np.nan, "x_per_ln_n": np.nan, "x_per_ln_n_se": np.nan, "slope_log10": np.nan,
+           "span": np.nan}
     if ok.sum() < 2:
         return out
     x = np.log(rs[ok]) if log_r else rs[ok]
@@ -125,8 +131,11 @@ def slope_variants(ratios, n_discs, mc, log_r: bool) -> dict:
     r2 = 1 - np.sum(resid ** 2) / ss if ss > 0 else np.nan
     n = len(x)
     se = math.sqrt(np.sum(resid ** 2) / (n - 2) / np.sum((x - x.mean()) ** 2)) if n > 2 else np.nan
-    s_inv = np.polyfit(y, x, 1)[0]
+    s_inv, c_inv = np.polyfit(y, x, 1)
+    se_inv = (math.sqrt(np.sum((x - (s_inv * y + c_inv)) ** 2) / (n - 2) / np.sum((y - y.mean()) ** 2))
+              if n > 2 else np.nan)
     out.update(slope=float(s), slope_se=float(se), r2=float(r2), slope_inverse=float(1 / s_inv) if s_inv else np.nan,
+               x_per_ln_n=float(s_inv), x_per_ln_n_se=float(se_inv),
                slope_log10=float(s if log_r else s / math.log(10)),
                span=float(20 ** (1 / s) if log_r else math.log(20) / s))
     return out

@@ -12,7 +12,7 @@ import numpy as np
 from .common import plt
 
 __all__ = ["scatter_figure", "history_figure", "dirac_trajectories_figure", "dirac_sweep_figure",
-           "ntk_width_figure", "ntk_pairs_figure", "phase_diagram_figure", "fprinciple_figure"]
+           "ntk_width_figure", "ntk_pairs_figure", "phase_diagram_figure", "critic_rate_figure", "fprinciple_figure"]
 
 
 def scatter_figure(particles: np.ndarray, modes: np.ndarray, title: str = "", ax=None, lim: float | None = None):
@@ -145,6 +145,31 @@ def phase_diagram_figure(ratios: np.ndarray, n_discs: np.ndarray, mc: np.ndarray
     ax.set_yscale("log")
     ax.set_xlabel("log10 g2/g1" if log_r else "g2/g1")
     ax.set_ylabel("n_disc")
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+def critic_rate_figure(series: dict, paper_slope: float | None = None, title: str = ""):
+    """The boundary r* of several sweeps against the critic's learning per generator step, n_disc * alpha_D:
+    series {label: (n_disc * alpha_D, r*)}.  With `paper_slope` a guide line of that log-log slope (ln n vs ln r,
+    so r ~ (n alpha_D)^(1/slope)) through the points' median."""
+    fig, ax = plt.subplots(figsize=(5.2, 3.8))
+    allx, ally = [], []
+    for (label, (x, r)), m in zip(series.items(), "osd^v"):
+        x, r = np.asarray(x, float), np.asarray(r, float)
+        ok = np.isfinite(r)
+        ax.plot(x[ok], r[ok], m, label=label)
+        allx += list(x[ok])
+        ally += list(r[ok])
+    if paper_slope and allx:
+        x0, y0 = np.exp(np.median(np.log(allx))), np.exp(np.median(np.log(ally)))
+        xx = np.geomspace(min(allx), max(allx), 20)
+        ax.plot(xx, y0 * (xx / x0) ** (1 / paper_slope), "k--", lw=0.8, label=f"slope {paper_slope:g} (thesis)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("n_disc x alpha_D (critic learning per generator step)")
+    ax.set_ylabel("r* (half-way point, final MC)")
+    ax.legend(fontsize=7)
     ax.set_title(title, fontsize=9)
     return fig
 

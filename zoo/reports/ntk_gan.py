@@ -21,21 +21,9 @@ from datamodules.physics import ntk
 
 from ..figures import ntk_gan as figs
 from ..figures.common import plt, save
-from ..records import fmt, paper_vs_ours_markdown
+from ..records import paper_vs_ours_markdown
 from .common import RESULTS
-
-PAPER_SLOPES = {"relu": ("0.92 (log-log)", "Fig. 2.14 caption, thesis L1342"),
-                "tanh": ("not given (log-linear)", "Fig. 2.16 caption, thesis L1356"),
-                "fourier-pow": ("4.90 (log-log)", "App. 2.7.2, Fig. 2.21 caption, thesis L1572"),
-                "fourier-exp": ("1.86 (log-linear)", "App. 2.7.2, Fig. 2.22 caption, thesis L1577")}
-
-
-def _f(v, nd=3):
-    """`nd` significant digits; '-' for missing or non-finite numbers."""
-    if v is None or (isinstance(v, (float, np.floating)) and not np.isfinite(v)):
-        return "-"
-    return fmt(float(f"{v:.{nd}g}")) if isinstance(v, (float, np.floating)) else fmt(v)
-
+from .ntk_gan_slopes import PAPER_SLOPES, _f, slope_finding
 
 # -- part 1: double Dirac-GAN ---------------------------------------------------------------------------
 def _dirac(out: Path, quick: bool) -> list[str]:
@@ -229,131 +217,12 @@ def _calibration() -> list[str]:
                     "never converges even at r = 0 here.", ""]
 
 
-def _slope_finding() -> list[str]:
-    """Issue 17: why our Fourier-critic slopes are not the thesis's 4.90 and 1.86, from the stored sweeps."""
-    from ..evaluation.ntk_gan import slope_variants
-    from ..ntk_gan_sweep import log_spaced
-
-    rows = ["| critic | order parameter | n_disc slices with r* | r* per slice | slope ln n vs x (+- s.e.) | R^2 | "
-            "fitted the other way | log10 n | n_disc 1 -> 20 spans | paper |", "|---|---|---|---|---|---|---|---|---|---|"]
-    got = {}
-    for crit, tag in (("relu", ""), ("fourier-pow", ""), ("fourier-exp", ""), ("fourier-exp", "_alpha-d-0.1")):
-        path = RESULTS / f"ntk_gan_sweep_{crit}{tag}.json"
-        if not path.exists():
-            continue
-        res = json.loads(path.read_text())
-        label = crit if not tag else f"{crit}, alpha_D {res['settings']['lr_d']:g}"
-        for op, key in (("final (the thesis's)", "mc_final"), ("avg (ours)", "mc_avg")):
-            mc = np.array([[np.nan if v is None else v for v in row] for row in res[key]], float)
-            if np.isnan(mc).mean() > 0.5:
-                continue
-            v = got[crit + tag, key] = slope_variants(res["ratios"], res["n_discs"], mc, log_spaced(crit))
-            nd = [n for n, r in zip(res["n_discs"], v["r_star"]) if np.isfinite(r)]
-            span = (f"r x {v['span']:.2f}" if log_spaced(crit) else f"dr = {v['span']:.3f}")
-            rows.append(f"| {label} | {op} | {nd} | {', '.join(_f(r, 2) for r in v['r_star'] if np.isfinite(r))} | "
-                        f"{v['slope']:.3g} +- {v['slope_se']:.2g} | {v['r2']:.3f} | {v['slope_inverse']:.3g} | "
-                        f"{v['slope_log10']:.3g} | {span} | {PAPER_SLOPES[crit][0]} |")
-    extra = RESULTS / "ntk_gan_sweep_relu_n-disc-3.json"
-    if got.get(("relu", "mc_final")) is not None and extra.exists():
-        # the extra slice has the same settings and seed, so its cells are the ones the main grid would hold
-        res, ex3 = json.loads((RESULTS / "ntk_gan_sweep_relu.json").read_text()), json.loads(extra.read_text())
-        nd = sorted(set(res["n_discs"]) | set(ex3["n_discs"]))
-        mc = np.full((len(nd), len(res["ratios"])), np.nan)
-        for src in (res, ex3):
-            for c in src["cells"]:
-                j = [k for k, r in enumerate(res["ratios"]) if abs(r - c["r"]) < 1e-9 * r]
-                if j and c.get("mc") is not None:
-                    mc[nd.index(c["n_disc"]), j[0]] = c["mc"]
-        v = slope_variants(res["ratios"], nd, mc, True)
-        rows += [f"| relu + the n_disc 3 slice | final (the thesis's) | "
-                        f"{[n for n, r in zip(nd, v['r_star']) if np.isfinite(r)]} | "
-                        f"{', '.join(_f(r, 2) for r in v['r_star'] if np.isfinite(r))} | {v['slope']:.3g} +- "
-                        f"{v['slope_se']:.2g} | {v['r2']:.3f} | {v['slope_inverse']:.3g} | {v['slope_log10']:.3g} | "
-                        f"r x {v['span']:.2f} | 0.92 (log-log) |"]
-        got["relu+3", "mc_final"] = v
-    if not got:
-        return []
-    pw, ex = got.get(("fourier-pow", "mc_final")), got.get(("fourier-exp", "mc_final"))
-    lines = ["### Why our Fourier-critic slopes differ from the thesis's (issue 17)", "",
-             "What the thesis fits (Sec. 2.4.1, thesis L1323-1347; App. 2.7.2, L1532-1577, 'the same experiments "
-             "performed in section 2.4'): the mode-collapse metric MC (eq. 2.45) *after* the last of 3000 (power-law "
-             "gamma, Fig. 2.21) or 2000 (exponential gamma, Fig. 2.22) steps, i.e. one snapshot (our 'final'); x = "
-             "g2/g1 at 25 values in [0.01, 1] under g1 + g2 (N - 1) = N with N = 200 (Sec. 2.4.1, L1286, L1304); y = "
-             "n_disc = 1..20; per n_disc slice a sigmoid in x, its half-way point, and a straight line through the "
-             "half-way points on the log-log (power law) or log-linear (exponential) plot (Figs. 2.15, 2.17); the "
-             "caption's 'slope' is that line's; gamma(k) (eqs. 2.51-2.52) and the 2500 wave vectors (L1532) are the "
-             "thesis's and ours alike. Not stated anywhere: alpha_D, alpha_G, the log base and which way the line is fitted (the figures, "
-             "where the axes are drawn, are not in our copy of the text). Ours: the same MC, normalization, N, "
-             "gamma(k) and k grid; our rates (calibrated, alpha_D = 1e-2, alpha_G = 1e-5), n_disc {1, 2, 4, 8, 16}; "
-             "the published slope used our averaged MC. Every convention, recomputed from the stored sweeps "
-             "(`zoo.evaluation.ntk_gan.slope_variants`; ReLU beside them: there our convention gives the thesis's "
-             "0.92 within its standard error):", "", *rows, ""]
-    if pw is not None:
-        lines += [f"Fourier power law: fitted the thesis's way (final MC) the slope is {pw['slope']:.2f} +- "
-                  f"{pw['slope_se']:.2f} ({pw['n_points']} slices; {pw['slope_inverse']:.2f} fitted the other way), "
-                  f"{(4.90 - pw['slope']) / pw['slope_se']:.1f} standard errors below the thesis's 4.90; our published "
-                  f"2.46 came from our averaged MC, not the thesis's snapshot. The mechanism of Sec. 2.5 (eq. 2.47: "
-                  "the critic must learn k ~ N g2 / (l g1), in a time 1/gamma(k) = k^3) predicts 3, between our two "
-                  "order parameters. So: consistent with 4.90 at the 2-sigma level, not a reproduction; with the "
-                  "thesis's 20 slices instead of our 5 the standard error would shrink about sqrt(18/3) = 2.4 times, "
-                  "which is what it takes to tell 3.8 from 4.9. Whether the power-law slope also moves with the unstated "
-                  "alpha_D (the exponential one does, below) we did not measure (the same 6-slice re-run at alpha_D = "
-                  "0.1 and 3000 steps is about 15 min on one thread here).", ""]
-    rl = got.get(("relu", "mc_final"))
-    if rl is not None:
-        res = json.loads((RESULTS / "ntk_gan_sweep_relu.json").read_text())
-        nd = res["n_discs"]
-        lines += [f"ReLU boundary R^2 = {rl['r2']:.3f} (issue 17's target 0.9; the thesis quotes none): "
-                  f"{rl['n_points']} n_disc slices with a transition out of {nd}. n_disc = 1 never converges at our "
-                  "rates, even at r = 0.001 (final MC >= 1.09 across the row), the final-MC rows are single "
-                  "snapshots and not monotone in r (n_disc 8: 0.93 at r = 0.0067, then 0.00 at 0.011), and the r "
-                  "grid is coarse above 0.017 (next point 0.045), so one slice's half-way point moves R^2 by "
-                  "several hundredths. The thesis's own cure is its grid, every n_disc from 1 to 20."]
-        v3 = got.get(("relu+3", "mc_final"))
-        if v3 is not None:
-            lines[-1] += (f" We added the n_disc = 3 slice (same settings, 5 r around the transition, "
-                          f"`benchmarks/results/ntk_gan_sweep_relu_n-disc-3.json`): slope {v3['slope']:.2f} +- "
-                          f"{v3['slope_se']:.2f}, R^2 {v3['r2']:.3f} over {v3['n_points']} slices (table above): "
-                          "its half-way point lands next to n_disc 4's, so a denser n_disc grid alone does not lift "
-                          "R^2; the scatter is that of single final-MC snapshots of one seed (averaging seeds would "
-                          "be ours, the thesis shows one run per cell). The sweep-relu card is unchanged.")
-        lines[-1] += (" Cost: the n_disc 3 cells took 82-122 s each and an n_disc 5 cell 268 s on the loaded box (4000 "
-                      "steps, width 2048), ~35-55 s per unit of n_disc, so the thesis's n_disc 1..20 on our 9 r is "
-                      "9 x 210 x (35-55) s = 18-29 core-hours; 4 seeds of our 5 slices on 5 r near the transition, "
-                      "to average the snapshot noise, 4 x 5 x 23 x (35-55) s = 4.5-7 core-hours.")
-        lines.append("")
-    fast = got.get(("fourier-exp_alpha-d-0.1", "mc_final"))
-    if ex is not None:
-        lines += [f"Fourier exponential, our published rates: no convention comes near 1.86. The base of the log "
-                  f"divides our {ex['slope']:.0f} by 2.30 (to {ex['slope_log10']:.0f}), fitting the other way or the "
-                  f"averaged MC change it by 10-15 %. The difference is where the boundary lies: ours moves by dr = "
-                  f"{ex['span']:.3f} while n_disc goes 1 -> 20 (r* = "
-                  f"{', '.join(_f(r, 2) for r in ex['r_star'] if np.isfinite(r))}), inside the first spacing of the "
-                  "thesis's own linear grid (0.041: at n_disc = 20, r = 0.051 and 0.093, its 2nd and 3rd points, "
-                  "still collapse, MC 1.72 and 1.86, calibration rows below); the thesis's 1.86 needs dr = ln 20 / "
-                  "1.86 = 1.6 (0.70 in log10), most of [0.01, 1]. The Sec. 2.5 mechanism (eq. 2.47: ln n* = 2.05 k* "
-                  "+ const, k* ~ N r / l) would make the slope rate-independent, 2.05 N / l = 410 / l at N = 200 "
-                  f"(ours: l = {410 / ex['slope']:.1f}; the thesis's 1.86: l = 220, far beyond the data), and a "
-                  "10 x faster critic would only shift the boundary by ln 10 / slope = 0.03.", ""]
-    if fast is not None:
-        fres = json.loads((RESULTS / "ntk_gan_sweep_fourier-exp_alpha-d-0.1.json").read_text())
-        fnd = fres["n_discs"]
-        lines += [f"It does not: with alpha_D = 0.1 instead of 0.01 (the same alpha_G, 2000 steps; one re-run, "
-                  f"`benchmarks/results/ntk_gan_sweep_fourier-exp_alpha-d-0.1.json`, {len(fres['ratios'])} r in "
-                  f"[{min(fres['ratios']):g}, {max(fres['ratios']):g}] x n_disc {fnd}, {fres['wall_s_total'] / 60:.0f} "
-                  "min on one thread) n_disc = 6 converges up to r = 0.1 (calibration rows below) and the boundary "
-                  f"moves into the thesis's range: r* = {', '.join(_f(r, 2) for r in fast['r_star'] if np.isfinite(r))}"
-                  f" for n_disc {[n for n, r in zip(fnd, fast['r_star']) if np.isfinite(r)]}, slope "
-                  f"{fast['slope']:.2f} +- {fast['slope_se']:.2f} in ln n_disc per unit g2/g1 ({fast['slope_log10']:.2f}"
-                  f" in log10; R^2 {fast['r2']:.2f}; the thesis: 1.86). So the exponential boundary's slope is set by "
-                  "the critic's rate, which the thesis does not give: a larger alpha_D also shortens the critic's "
-                  "memory (its L2 decay alpha_D gamma(k) lambda per step), so it tracks the current cloud instead "
-                  "of integrating stale mismatch, which the Sec. 2.5 argument leaves out. Conclusion: 80 vs 1.86 was "
-                  "a difference of unstated rates, not of the fit; at a 10x faster critic our slope in the thesis's "
-                  f"units (natural log, the fit the thesis describes, final MC) is {fast['slope']:.2f}, "
-                  f"{abs(fast['slope'] - 1.86) / fast['slope_se']:.1f} standard errors from 1.86 (4 slices of the "
-                  "thesis's 20): reproduced at these rates, which are ours.", ""]
-    return lines
+def _published_from(card: dict, res: dict) -> bool:
+    """Whether a sweep card holds this result file's table: same run settings, order parameter and grid (the card
+    of a critic may come from its calibrated-rate sweep or from a re-run at other rates, a tagged file)."""
+    st = {k: v for k, v in card.get("settings", {}).items() if k not in ("order_param", "avg_frac")}
+    return (st == {k: v for k, v in res["settings"].items() if k != "avg_frac"}
+            and card["settings"].get("order_param") == res.get("order_param"))
 
 
 def _sweeps(out: Path) -> list[str]:
@@ -391,7 +260,7 @@ def _sweeps(out: Path) -> list[str]:
                     f"{PAPER_SLOPES[crit][0]} ({PAPER_SLOPES[crit][1]}) | {res['wall_s_total']:.0f} s |")
         lines += [f"![]({p.name})", ""]
         card = f"ntk_gan/sweep-{crit}"
-        if f.stem == f"ntk_gan_sweep_{crit}" and card in zoo.list_pretrained("ntk_gan"):  # a tagged file is a re-run
+        if card in zoo.list_pretrained("ntk_gan") and _published_from(zoo.get_card(card), res):
             lines += [f"Published as the table card `{card}`: `zoo.load_pretrained('{card}')` returns mc (n_disc, r), "
                       f"ratios, n_discs, r_star.", ""]
     lines = lines[:2] + rows + ["", "Paper: 25 values of r x n_disc = 1..20, width 2048, 3000 (ReLU) / 2000 (tanh) "
@@ -399,7 +268,7 @@ def _sweeps(out: Path) -> list[str]:
                                 "thesis L1583). Ours: the reduced grids in the table "
                                 "(2 CPU cores), same N = 200, width 2048, initialization and L2 as section 2.4. The "
                                 "thesis does not give the section-2.4 learning rates; ours come from the calibration "
-                                "below and are our choice, not the paper's.", ""] + _slope_finding() + _calibration() + lines[2:]
+                                "below and are our choice, not the paper's.", ""] + slope_finding(out) + _calibration() + lines[2:]
     perf = RESULTS / "ntk_gan_sweep_perf.json"
     if perf.exists():
         pr = json.loads(perf.read_text())
