@@ -217,12 +217,19 @@ def _calibration() -> list[str]:
                     "never converges even at r = 0 here.", ""]
 
 
-def _published_from(card: dict, res: dict) -> bool:
-    """Whether a sweep card holds this result file's table: same run settings, order parameter and grid (the card
-    of a critic may come from its calibrated-rate sweep or from a re-run at other rates, a tagged file)."""
+def _published_from(name: str, res: dict) -> bool:
+    """Whether the sweep card `name` holds this result file's table: same run settings, order parameter and grid
+    (a critic's card may come from its calibrated-rate sweep or from a re-run at other rates, a tagged file)."""
+    import zoo
+
+    card = zoo.get_card(name)
     st = {k: v for k, v in card.get("settings", {}).items() if k not in ("order_param", "avg_frac")}
-    return (st == {k: v for k, v in res["settings"].items() if k != "avg_frac"}
-            and card["settings"].get("order_param") == res.get("order_param"))
+    if (st != {k: v for k, v in res["settings"].items() if k != "avg_frac"}
+            or card["settings"].get("order_param") != res.get("order_param")):
+        return False
+    t = zoo.load_pretrained(name)
+    return (t["n_discs"].tolist() == list(res["n_discs"]) and len(t["ratios"]) == len(res["ratios"])
+            and np.allclose(t["ratios"].numpy(), res["ratios"], rtol=1e-9))
 
 
 def _sweeps(out: Path) -> list[str]:
@@ -260,7 +267,7 @@ def _sweeps(out: Path) -> list[str]:
                     f"{PAPER_SLOPES[crit][0]} ({PAPER_SLOPES[crit][1]}) | {res['wall_s_total']:.0f} s |")
         lines += [f"![]({p.name})", ""]
         card = f"ntk_gan/sweep-{crit}"
-        if card in zoo.list_pretrained("ntk_gan") and _published_from(zoo.get_card(card), res):
+        if card in zoo.list_pretrained("ntk_gan") and _published_from(card, res):
             lines += [f"Published as the table card `{card}`: `zoo.load_pretrained('{card}')` returns mc (n_disc, r), "
                       f"ratios, n_discs, r_star.", ""]
     lines = lines[:2] + rows + ["", "Paper: 25 values of r x n_disc = 1..20, width 2048, 3000 (ReLU) / 2000 (tanh) "
@@ -315,7 +322,7 @@ def _fprinciple(out: Path, quick: bool) -> list[str]:
         loss = ((y - noisy) ** 2).mean()
         loss.backward()
         opt.step()
-        tr.append(float(loss))
+        tr.append(float(loss.detach()))
         cl.append(float(((y.detach() - torch.sin(x)) ** 2).mean()))
     best = int(np.argmin(cl))
     target = torch.sin(x) + torch.sin(3 * x) + torch.sin(5 * x)
