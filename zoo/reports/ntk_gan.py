@@ -258,12 +258,15 @@ def _sweeps(out: Path) -> list[str]:
         r6 = rs[list(nd).index(6)] if 6 in nd else None
         other = {"avg": "final", "final": "avg"}[op]
         ob = res.get("boundaries", {}).get(other)
-        ot = f"{other}: {_f(ob.get('slope'))}, {_f(ob.get('r2'))}" if ob else "-"
+        ot = (f"{other}: {_f(ob.get('slope'))}, " + (_f(ob.get("r2")) if ob.get("n_points", 0) > 2 else
+                                                    f"- ({ob.get('n_points', 0)} points)")) if ob else "-"
         done = int(np.isfinite(mc).sum())
         grid = f"{len(ratios)} r x n_disc {nd.tolist()}" + ("" if res["complete"] else
                                                            f" (PARTIAL: {done} of {mc.size} cells run)")
+        # a line through two half-way points has R^2 = 1 whatever they are
+        r2 = _f(bd.get("r2")) if bd.get("n_points", 0) > 2 else f"- ({bd.get('n_points', 0)} points)"
         rows.append(f"| {crit} | {grid} | {st['steps']} | {st['width']} | "
-                    f"{st['lr_d']}, {st['lr_g']} | {op} | {_f(bd.get('slope'))} | {_f(bd.get('r2'))} | {_f(r6)} | {ot} | "
+                    f"{st['lr_d']}, {st['lr_g']} | {op} | {_f(bd.get('slope'))} | {r2} | {_f(r6)} | {ot} | "
                     f"{PAPER_SLOPES[crit][0]} ({PAPER_SLOPES[crit][1]}) | {res['wall_s_total']:.0f} s |")
         lines += [f"![]({p.name})", ""]
         card = f"ntk_gan/sweep-{crit}"

@@ -34,8 +34,14 @@ def _f(v, nd=3):
 
 def _rate_tags(crit: str) -> list[str]:
     """'' (the calibrated-rate sweep) and the tags of the re-runs at other critic rates, slowest critic first."""
+    def rate(tag: str) -> float | None:
+        try:
+            return float(tag.removeprefix("_alpha-d-"))
+        except ValueError:  # another seed or grid at that rate (e.g. _alpha-d-0.1_seed-1): not a rate's sweep
+            return None
+
     tags = [p.stem.removeprefix(f"ntk_gan_sweep_{crit}") for p in RESULTS.glob(f"ntk_gan_sweep_{crit}_alpha-d-*.json")]
-    return [""] + sorted(tags, key=lambda t: float(t.removeprefix("_alpha-d-")))
+    return [""] + sorted((t for t in tags if rate(t) is not None), key=rate)
 
 
 def slope_finding(out: Path | None = None) -> list[str]:
@@ -242,6 +248,19 @@ def _pow_rates(got: dict, out: Path | None) -> list[str]:
              f"{v['r2']:.2f}), so the boundary is a vertical line and the caption's slope (ln n_disc on ln r) is "
              f"{v['slope']:.1f} +- {v['slope_se']:.1f}: undefined, not 4.90 (that 4.90 lies inside this error bar "
              "means nothing at R^2 0.01)."]
+    seed = RESULTS / f"ntk_gan_sweep_fourier-pow{FAST}_seed-1.json"
+    if seed.exists():
+        from ..evaluation.ntk_gan import slope_variants
+
+        sres = json.loads(seed.read_text())
+        smc = np.array([[np.nan if x is None else x for x in row] for row in sres["mc_final"]], float)
+        sv = slope_variants(sres["ratios"], sres["n_discs"], smc, True)
+        r0 = dict(zip(res["n_discs"], v["r_star"]))
+        pairs = ", ".join(f"n_disc {n}: {_f(r, 2)} (seed 0: {_f(r0.get(n), 2)})"
+                          for n, r in zip(sres["n_discs"], sv["r_star"]))
+        lines[-1] += (f" Another seed (seed {sres['settings']['seed']}: other initial cloud and data stream, the Fourier critic starts at 0 either way; "
+                      f"n_disc {sres['n_discs']} on {len(sres['ratios'])} r in [{min(sres['ratios']):.3g}, "
+                      f"{max(sres['ratios']):.3g}], `benchmarks/results/{seed.name}`) gives r* = {pairs}.")
     series = {}
     for lr_d, (res_k, v_k) in sorted(runs.items()):
         series[lr_d] = dict(zip((float(f"{n * lr_d:.6g}") for n in res_k["n_discs"]), v_k["r_star"]))
