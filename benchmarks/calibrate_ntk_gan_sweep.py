@@ -27,7 +27,10 @@ evidence in the JSON:
   damps the critic
   (rate alpha_D gamma(k) l2): (1e-3, 1e-5) converges at r = 0 (MC avg 0.025), (1e-2, 1e-5) faster and cleaner
   (0.018).  At n_disc 6: r = 0.003 0.05, 0.01 0.17, 0.03 0.52 (averaged MC), r = 0.1 1.89, r = 0.3 1.96, so
-  r*(6) is between 0.03 and 0.1.
+  r*(6) is between 0.03 and 0.1.  At alpha_D 0.1 (issue 17, the thesis's Sec. 2.3 critic rate, footnote 14):
+  r = 0 converges and drifts off late (final MC 0.54), r = 0.03 0.03, r = 0.1 .. 1 >= 1.4 (final), so the sweep
+  re-runs at other rates use the thesis's log grid around r ~ 0.015-0.2 (reports/ntk_gan.md: there the boundary
+  no longer moves with n_disc).
 * fourier-exp: alpha_D 1e-2, alpha_G 1e-5, 2000 steps (Fig. 2.22).  r = 0: MC 0.014 ((1e-3, 1e-5): 0.99).  At
   n_disc 6: r = 0.005 0.002, r = 0.01 1.37, r = 0.02 .. 0.4 >= 1.96; at n_disc 20, r = 0.02 converges (0.004).  So
   the boundary sits at r ~ 0.01-0.03 for these rates and the sweep's linear grid is [0.002, 0.05].
