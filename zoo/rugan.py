@@ -51,6 +51,11 @@ class RUGANTask(ZooTask):
             rotations, transposition) - each preserves the Boltzmann weight (ours; the paper augmented its
             Fermi-Hubbard data by 90-degree rotations, Supp. B.4, L3218, and notes spin-flip symmetry is not
             enforced, Supp. A.4, L3178).
+        global_latent: channels of a per-sample latent drawn once and broadcast over the whole latent block (ours,
+            issue 17; default 0 = the published models). Local noise lets a generator trained at L = 16 choose the
+            sign of m only within its receptive field (30 sites across), so upscaled ordered samples break into domains;
+            a plane every site sees alike can carry one choice across any L. They enter the generator's input as
+            the last `global_latent` channels of z, like the label planes (the residual path carries them on).
     """
 
     label_names: tuple[str, ...] = ()
@@ -62,7 +67,9 @@ class RUGANTask(ZooTask):
     def __init__(self, latent_channels: int = 16, g_width: int = 32, c_width: int = 32, dropout: float = 0.25,
                  lambda_gp: float = 10.0, lambda_ct: float = 2.0, n_critic: int = 10, lr: float = 1e-4,
                  betas: list[float] = (0.0, 0.9), augment: bool = True, lr_final: float | None = None,
-                 decay_start: int = 0, decay_steps: int = 0):
+                 decay_start: int = 0, decay_steps: int = 0, global_latent: int = 0):
+        if not isinstance(global_latent, (int, np.integer)) or isinstance(global_latent, bool) or global_latent < 0:
+            raise ValueError(f"global_latent must be a non-negative integer (channels); got {global_latent!r}")
         if n_critic < 1:
             raise ValueError(f"n_critic must be >= 1; got {n_critic}")
         if min(latent_channels, g_width, c_width) < 1 or not 0 <= dropout < 1:
@@ -95,9 +102,14 @@ class RUGANTask(ZooTask):
 
     def configure_models(self) -> None:
         hp = self.hparams
-        self.generator = Generator(len(self.label_names), hp.latent_channels, hp.g_width)
+        self.generator = Generator(len(self.label_names), self.z_channels, hp.g_width)
         self.critic = Critic(len(self.label_names), hp.c_width, hp.dropout)
         self.register_buffer("generator_steps", torch.zeros((), dtype=torch.long))
+
+    @property
+    def z_channels(self) -> int:
+        """Channels of z: `latent_channels` local ones, then `global_latent` broadcast ones (cards without it: 0)."""
+        return self.hparams.latent_channels + self.hparams.get("global_latent", 0)
 
     def configure_metrics(self) -> None:
         # per-sample validation rows; under DDP the statistics are computed once over the rows of all ranks (a mean of
@@ -137,10 +149,10 @@ class RUGANTask(ZooTask):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Raw generator output in (-1, 1) for latent z (B, C_z, l, l) and physical labels."""
-        C, k = self.hparams.latent_channels, len(self.label_names)
+        C, k = self.z_channels, len(self.label_names)
         if z.dim() != 4 or z.shape[1] != C:
-            raise ValueError(f"z must have shape (B, {C}, l, l) (latent_channels={C}; `latent(n, L)` makes one); "
-                             f"got {tuple(z.shape)}")
+            raise ValueError(f"z must have shape (B, {C}, l, l) (latent_channels + global_latent = {C}; "
+                             f"`latent(n, L)` makes one); got {tuple(z.shape)}")
         if labels.numel() != len(z) * k:
             raise ValueError(f"labels must hold {k} value(s) per latent sample ({len(z)} samples); "
                              f"got shape {tuple(labels.shape)}")
@@ -149,7 +161,11 @@ class RUGANTask(ZooTask):
     def latent(self, n: int, L: int, generator: torch.Generator | None = None) -> torch.Tensor:
         if L < 4 or L % 4:
             raise ValueError(f"L must be a positive multiple of 4 (latent side L/4); got {L}")
-        return torch.randn(n, self.hparams.latent_channels, L // 4, L // 4, generator=generator).to(self.device)
+        z = torch.randn(n, self.hparams.latent_channels, L // 4, L // 4, generator=generator)
+        if self.z_channels > z.shape[1]:  # drawn after the local noise: a seed's local latent is the same either way
+            w = torch.randn(n, self.z_channels - z.shape[1], 1, 1, generator=generator)
+            z = torch.cat([z, w.expand(-1, -1, L // 4, L // 4)], 1)
+        return z.to(self.device)
 
     @torch.no_grad()
     def sample(self, n: int, L: int = 16, extrapolate: bool = False, seed: int | None = None, batch_size: int = 1024,
@@ -307,7 +323,7 @@ class RUGAN(RUGANTask):
                  latent_channels: int = 16, g_width: int = 32, c_width: int = 32, dropout: float = 0.25,
                  lambda_gp: float = 10.0, lambda_ct: float = 2.0, n_critic: int = 10, lr: float = 1e-4,
                  betas: list[float] = (0.0, 0.9), augment: bool = True, lr_final: float | None = None,
-                 decay_start: int = 0, decay_steps: int = 0):
+                 decay_start: int = 0, decay_steps: int = 0, global_latent: int = 0):
         if label_range is None:
             if not train_temperatures:
                 raise ValueError("temperature RUGAN needs train_temperatures (linked by `zoo fit` from the data) "
@@ -318,7 +334,8 @@ class RUGAN(RUGANTask):
             raise ValueError(f"label_range must be [lo, hi] with 0 < lo < hi; got {label_range}")
         super().__init__(latent_channels=latent_channels, g_width=g_width, c_width=c_width, dropout=dropout,
                          lambda_gp=lambda_gp, lambda_ct=lambda_ct, n_critic=n_critic, lr=lr, betas=betas,
-                         augment=augment, lr_final=lr_final, decay_start=decay_start, decay_steps=decay_steps)
+                         augment=augment, lr_final=lr_final, decay_start=decay_start, decay_steps=decay_steps,
+                         global_latent=global_latent)
         self.hparams.update(label_range=label_range, train_temperatures=None if train_temperatures is None else
                             [float(t) for t in train_temperatures])
 
@@ -395,14 +412,16 @@ class RUGANEM(RUGANTask):
     def __init__(self, latent_channels: int = 16, g_width: int = 32, c_width: int = 32, dropout: float = 0.25,
                  lambda_gp: float = 10.0, lambda_ct: float = 2.0, n_critic: int = 10, lr: float = 1e-4,
                  betas: list[float] = (0.0, 0.9), augment: bool = True, lr_final: float | None = None,
-                 decay_start: int = 0, decay_steps: int = 0, train_windows: list[list[float]] | None = None):
+                 decay_start: int = 0, decay_steps: int = 0, train_windows: list[list[float]] | None = None,
+                 global_latent: int = 0):
         from datamodules.rugan_em import check_windows
 
         if train_windows is not None:
             train_windows = check_windows(train_windows)
         super().__init__(latent_channels=latent_channels, g_width=g_width, c_width=c_width, dropout=dropout,
                          lambda_gp=lambda_gp, lambda_ct=lambda_ct, n_critic=n_critic, lr=lr, betas=betas,
-                         augment=augment, lr_final=lr_final, decay_start=decay_start, decay_steps=decay_steps)
+                         augment=augment, lr_final=lr_final, decay_start=decay_start, decay_steps=decay_steps,
+                         global_latent=global_latent)
         self.hparams.update(train_windows=train_windows)
 
     def normalize_labels(self, labels: torch.Tensor) -> torch.Tensor:
