@@ -98,6 +98,7 @@ def main():
     ap.add_argument("--n-eval", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-4, help="both networks (paper 1e-4, Supp. A.2)")
     ap.add_argument("--global-channels", type=int, default=1)
+    ap.add_argument("--arms", default="local,global", help="which fine-tuning arms to run (comma-separated)")
     ap.add_argument("--out", default="runs/rugan/global-smoke/result.json")
     a = ap.parse_args()
     t_start = time.perf_counter()
@@ -110,14 +111,15 @@ def main():
     result = {"name": NAME, "args": vars(a), "load_avg": os.getloadavg(), "threads": torch.get_num_threads(),
               "arms": {}}
     result["arms"]["published"] = {"eval": [measure(base, L, T, mc[L, T], a.n_eval, 1) for L, T in evals]}
-    for arm in ("local", "global"):
+    for arm in a.arms.split(","):
         model = zoo.load_pretrained(NAME) if arm == "local" else with_global_channel(base, a.global_channels)
         model.card = None
         train = fine_tune(model, data, a.seconds, seed=0, lr=a.lr)
         result["arms"][arm] = {"train": train, "eval": [measure(model, L, T, mc[L, T], a.n_eval, 1) for L, T in evals]}
-        if arm == "global":
-            result["arms"][arm]["global_input_weight_norm"] = float(
-                model.generator.inp.weight[:, model.hparams.latent_channels:-1].norm())
+        if arm == "global":  # how far the global channel's input weights grew from 0 (vs a local channel's)
+            w, C = model.generator.inp.weight.detach(), model.hparams.latent_channels
+            result["arms"][arm]["global_input_weight_norm"] = float(w[:, C:-1].norm())
+            result["arms"][arm]["local_input_weight_norm_per_channel"] = float(w[:, :C].norm() / C ** 0.5)
         print(json.dumps({arm: result["arms"][arm]}, indent=1), flush=True)
     result["total_seconds"] = time.perf_counter() - t_start
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
