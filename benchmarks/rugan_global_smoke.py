@@ -99,19 +99,26 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-4, help="both networks (paper 1e-4, Supp. A.2)")
     ap.add_argument("--global-channels", type=int, default=1)
     ap.add_argument("--arms", default="local,global", help="which fine-tuning arms to run (comma-separated)")
+    ap.add_argument("--ckpt", default=None, help="only measure this training checkpoint (e.g. a global run's "
+                    "last.ckpt: P(sign m = sign w) near 0.5 means the global channel is unused), no fine-tuning")
     ap.add_argument("--out", default="runs/rugan/global-smoke/result.json")
     a = ap.parse_args()
     t_start = time.perf_counter()
     base = zoo.load_pretrained(NAME)
     temps = base.hparams.train_temperatures
-    data = training_data(temps, a.n_per_T, "global-smoke")
+    data = None if a.ckpt else training_data(temps, a.n_per_T, "global-smoke")
     evals = [(64, 1.5), (64, 1.75), (64, 3.0), (16, 1.5), (16, 3.0)]
     mc = {(L, T): W.thermal_samples(L, T, a.n_eval, n_chains=8, n_equil=100, every=4, seed=f"global-smoke/mc/{L}/{T}")
           for L, T in evals}
     result = {"name": NAME, "args": vars(a), "load_avg": os.getloadavg(), "threads": torch.get_num_threads(),
               "arms": {}}
-    result["arms"]["published"] = {"eval": [measure(base, L, T, mc[L, T], a.n_eval, 1) for L, T in evals]}
-    for arm in a.arms.split(","):
+    if a.ckpt:
+        model = RUGAN.load_from_checkpoint(a.ckpt, map_location="cpu", weights_only=True)
+        result["arms"][a.ckpt] = {"generator_steps": int(model.generator_steps),
+                                  "eval": [measure(model, L, T, mc[L, T], a.n_eval, 1) for L, T in evals]}
+    else:
+        result["arms"]["published"] = {"eval": [measure(base, L, T, mc[L, T], a.n_eval, 1) for L, T in evals]}
+    for arm in [] if a.ckpt else a.arms.split(","):
         model = zoo.load_pretrained(NAME) if arm == "local" else with_global_channel(base, a.global_channels)
         model.card = None
         train = fine_tune(model, data, a.seconds, seed=0, lr=a.lr)
@@ -126,7 +133,7 @@ def main():
     Path(a.out).write_text(json.dumps(result, indent=1))
     for arm, r in result["arms"].items():
         for row in r["eval"]:
-            print(f"{arm:9s} L={row['L']:3d} T={row['T']:.2f}  |m| {row['m_gan']:.3f} (MC {row['m_mc']:.3f})  "
+            print(f"{arm[-24:]:9s} L={row['L']:3d} T={row['T']:.2f}  |m| {row['m_gan']:.3f} (MC {row['m_mc']:.3f})  "
                   f"e {row['e_gan']:.3f} (MC {row['e_mc']:.3f})  frac|m|>0.8 {row['frac_m_gt_0.8_gan']:.2f} "
                   f"(MC {row['frac_m_gt_0.8_mc']:.2f})  P(sign m = sign w) {row.get('P_sign_m_eq_sign_w', '-')}")
 
