@@ -15,7 +15,8 @@ Protocol (ours):
    parameter of an antiferromagnet, which <|M|> is not), mean over chains with standard errors;
 3. fine-tuning (zoo.ising_cnn_thermal): `--rounds` rounds of the network's own chains at the sampling temperatures
    -> exact labels -> `--ft-epochs` epochs of Adam (lr `--ft-lr`) on the pooled thermal samples mixed 1:1 with fresh
-   random configurations; held-out errors on thermal samples of independent exact-operator chains and on random
+   random configurations, the loss with the energy change of one random flip per configuration (`--flip-weight`);
+   held-out errors on thermal samples of independent exact-operator chains and on random
    configurations, before and after; then step 1 again with fresh seeds.
 Results: benchmarks/results/ising_cnn_long_range_mc.json (curves, errors, settings, timings); the report draws it.
 
@@ -73,6 +74,9 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--ft-epochs", type=int, default=5)
     ap.add_argument("--ft-lr", type=float, default=1e-4)
+    # the energy change of one random flip per configuration in the loss, weighted x30: measured on 4 temperatures
+    # (0.5-1.5), the <|M|> deviation fell from 3.4-5.5 sigma (weight 0) to 2.3-5.4 (30), 3.4-5.8 at weight 3
+    ap.add_argument("--flip-weight", type=float, default=30.0)
     ap.add_argument("--model", default="ising_cnn/8x8-screened-coulomb")
     ap.add_argument("--out", default=str(OUT))
     a = ap.parse_args(argv)
@@ -102,7 +106,7 @@ def main(argv=None) -> int:
     nn = nn_mc.metropolis_with_operator(nn_fn, 8, temps, seed=2, **kw)
     t.append(time.perf_counter())
     history = fine_tune_on_thermal_samples(model, exact_fn, sample_temps, rounds=a.rounds, epochs=a.ft_epochs,
-                                           lr=a.ft_lr, seed=3)
+                                           lr=a.ft_lr, flip_weight=a.flip_weight, seed=3)
     after = held_out_errors(model, sets)
     t.append(time.perf_counter())
     tuned = nn_mc.metropolis_with_operator(nn_fn, 8, temps, seed=4, **kw)
@@ -110,25 +114,36 @@ def main(argv=None) -> int:
     p_random = sum(math.comb(64, k) * abs(2 * k - 64) / 64 for k in range(65)) / 2 ** 64  # <|M|> of random spins
 
     def z(r):
-        """Per observable: deviation from the exact curve in combined standard errors, per T."""
-        return {k: (np.abs(np.asarray(r[k]) - exact[k]) /
-                    np.sqrt(np.asarray(r[k + "_err"]) ** 2 + exact[k + "_err"] ** 2 + 1e-30)).tolist()
-                for k in ("m", "ms", "e")}
+        """Per observable and T: |deviation from the exact curve| / combined standard error; None where both chains
+        are frozen (zero error) yet differ, e.g. the network's own ground-state energy, reported by `dev` instead."""
+        out = {}
+        for k in ("m", "ms", "e"):
+            d = np.abs(np.asarray(r[k]) - exact[k])
+            s = np.hypot(np.asarray(r[k + "_err"]), exact[k + "_err"])
+            out[k] = [float(a / b) if b > 0 else (0.0 if a < 1e-9 else None) for a, b in zip(d, s)]
+        return out
+
+    def dev(r):
+        return {k: float(np.max(np.abs(np.asarray(r[k]) - exact[k]))) for k in ("m", "ms", "e")}
 
     zs = {"nn": z(nn), "nn_fine_tuned": z(tuned)}
     res = {"settings": {**vars(a), "hamiltonian": "screened_coulomb", "k": K, "r_cut": R_CUT,
                         "start": "checkerboard (cold)",
                         "algorithm": "random-site Metropolis, one energy call per proposal batch "
-                                     "(datamodules.physics.nn_mc)"},
+                                     "(datamodules.physics.nn_mc)",
+                        "e": "a network chain's <E>/N is the network's own energy of its configurations"},
            "exact": curves(exact), "nn": curves(nn), "nn_fine_tuned": curves(tuned),
-           "fine_tune": {"rounds": a.rounds, "epochs": a.ft_epochs, "lr": a.ft_lr, "sample_temps": sample_temps,
+           "fine_tune": {"rounds": a.rounds, "epochs": a.ft_epochs, "lr": a.ft_lr, "flip_weight": a.flip_weight, "sample_temps": sample_temps,
                          "n_thermal": history[-1]["n_thermal"], "n_random": "as many fresh ones per epoch",
                          "median_abs_error_before_J": before, "median_abs_error_after_J": after,
                          "checkerboard_energy_J": {"exact": float(exact_fn(cb)[0]), "network_before": cb_before},
                          "history": [{k: h[k] for k in ("round", "n_thermal", "ms", "ms_err")} for h in history]},
            "random_abs_m": p_random, "deviation_in_sigma": zs,
-           "max_deviation_in_sigma": {k: {o: float(max(v)) for o, v in d.items()} for k, d in zs.items()},
-           "within_2_sigma": {k: {o: f"{sum(x <= 2 for x in v)}/{len(v)}" for o, v in d.items()} for k, d in zs.items()},
+           "max_deviation_in_sigma": {k: {o: max((x for x in v if x is not None), default=None) for o, v in d.items()}
+                                      for k, d in zs.items()},
+           "within_2_sigma": {k: {o: f"{sum(x is not None and x <= 2 for x in v)}/{len(v)}" for o, v in d.items()}
+                              for k, d in zs.items()},
+           "max_abs_deviation": {"nn": dev(nn), "nn_fine_tuned": dev(tuned)},
            "wall_s": {"exact": t[1] - t[0], "nn": t[2] - t[1], "fine_tune": t[3] - t[2], "nn_fine_tuned": t[4] - t[3]},
            "load_avg": os.getloadavg()}
     res["fine_tune"]["checkerboard_energy_J"]["network_after"] = float(model.predict_energy(cb)[0])
