@@ -10,7 +10,7 @@ import torch
 
 import zoo
 from zoo import cli, hub
-from zoo.paths import configs_root, list_configs, resolve_config
+from zoo.paths import card_config, configs_root, list_configs, resolve_config
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = str(REPO / "configs/ising_cnn/demo.yaml")
@@ -53,6 +53,9 @@ def test_config_by_name(capsys):
     assert "ising_cnn/8x8-classify" in list_configs()
     for arg in ("ising_cnn/8x8-classify", "ising_cnn/8x8-classify.yaml", "configs/ising_cnn/8x8-classify.yaml"):
         assert Path(resolve_config(arg)).resolve() == configs_root() / "ising_cnn/8x8-classify.yaml"
+        # a card names its config the same way however `zoo publish --config` was given it
+        assert card_config(arg) == "configs/ising_cnn/8x8-classify.yaml"
+    assert card_config(str(configs_root() / "ising_cnn/8x8-classify.yaml")) == "configs/ising_cnn/8x8-classify.yaml"
     with pytest.raises(ValueError, match=r"--config: 'ising_cnn/8x8-clasify'.*Did you mean 'ising_cnn/8x8-classify'"):
         resolve_config("ising_cnn/8x8-clasify")
     code, out, _ = _zoo(["config", "ising_cnn/demo"], capsys)

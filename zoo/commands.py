@@ -8,7 +8,7 @@ import sys
 
 import yaml
 
-from zoo.paths import checkpoint_dirs, configs_root, list_configs, resolve_config, source_checkout
+from zoo.paths import card_config, checkpoint_dirs, configs_root, list_configs, resolve_config, source_checkout
 from zoo.records import fmt, paper_vs_ours_text
 from zoo.registry import import_class
 
@@ -126,7 +126,7 @@ def cmd_publish(a) -> int:
     dm = dm_cls(**data_args)
     dataset = {"class_path": cfg["data"]["class_path"], "init_args": data_args, "recipe": dm.recipe(),
                "recipe_hash": dm.cache.hash}
-    out = hub.publish(a.ckpt, a.name, config=a.config, dataset=dataset, paper=evaluation.paper(a.name),
+    out = hub.publish(a.ckpt, a.name, config=card_config(a.config), dataset=dataset, paper=evaluation.paper(a.name),
                       training={"seed": cfg.get("seed_everything"), "wall_time_s": a.wall_time,
                                 "max_epochs": cfg.get("trainer", {}).get("max_epochs")},
                       notes=config_header(a.config), overwrite=a.overwrite)

@@ -53,6 +53,16 @@ def list_configs() -> list[str]:
     return sorted(p.relative_to(root).with_suffix("").as_posix() for p in root.glob("*/*.yaml"))
 
 
+def card_config(arg: str) -> str:
+    """How a card names its config: 'configs/<model>/<variant>.yaml' for a published config however the user named it
+    (by name, with or without 'configs/' or '.yaml', or by its path), else the path as given."""
+    path = Path(resolve_config(arg)).resolve()
+    root = Path(configs_root()).resolve()
+    if path.is_relative_to(root):
+        return "configs/" + path.relative_to(root).as_posix()
+    return arg
+
+
 def resolve_config(arg: str) -> str:
     """A config argument as users give it: an existing file (used as is), or a published config by name
     ('ising_cnn/8x8-classify', with or without '.yaml' or a leading 'configs/') -> the file's path."""
