@@ -22,6 +22,19 @@ def zoo_data_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """One torch thread per test in each xdist worker, as OMP_NUM_THREADS=1 gives the subprocesses: in-process CLI
+    runs set the worker's count to the usable CPUs (zoo.threads), and 2 threads per worker on 2 cores ran tiny-network
+    tests 5-20x slower (83 s vs 8 s measured).  Restored after each test; tests of the thread settings set their own."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(autouse=True)
 def _zoo_env(zoo_data_dir, monkeypatch):
     monkeypatch.setenv("ZOO_DATA_DIR", str(zoo_data_dir))
     monkeypatch.setenv("WANDB_MODE", "disabled")

@@ -13,15 +13,6 @@ import zoo
 from datamodules.physics import ising, long_range
 from zoo.ising_cnn_thermal import fine_tune_on_thermal_samples
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny networks: 2 threads per xdist worker on 2 cores ran these tests 5-20x slower (measured: 83 s vs 7.6 s).
-    Per test, because other tests (in-process CLI runs) set the worker's thread count again."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 EXACT = functools.partial(long_range.energy, k=0.5, r_cut=64.0)  # the card's Hamiltonian
 
 

@@ -10,15 +10,6 @@ from zoo.evaluation import measure
 from zoo.hub import class_path
 from zoo.ntk_gan import ParticleGAN
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny networks: 2 threads per xdist worker on 2 cores ran these tests 5-20x slower (measured: 83 s vs 7.6 s).
-    Per test, because other tests (in-process CLI runs) set the worker's thread count again."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _metric(metrics, name):
     return next(m["value"] for m in metrics if m["name"] == name)
