@@ -22,7 +22,7 @@ demo: $(STAMP)
 	.venv/bin/zoo evaluate --model ising_cnn
 
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 tests
+	$(PY) -m pytest -q -n 2 --dist worksteal tests
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[test,bench,peers]'

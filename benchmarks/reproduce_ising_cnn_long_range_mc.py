@@ -83,6 +83,8 @@ def main(argv=None) -> int:
     # (0.5-1.5) at 5 epochs, the <|M|> deviation was 3.4-5.5 sigma at weight 0, 3.4-5.8 at 3, 2.3-5.4 at 30, 1.5-5.3
     # at 100; the network's error vs M_tot^2 went -0.022, -0.019, -0.013, -0.013 J per unit
     ap.add_argument("--flip-weight", type=float, default=30.0)
+    ap.add_argument("--fields", default="0", help="uniform fields h of the fine-tuning chains, cycled over each "
+                    "temperature's chains (zoo.ising_cnn_thermal; 0 = the paper's zero-field sampling)")
     ap.add_argument("--model", default="ising_cnn/8x8-screened-coulomb")
     ap.add_argument("--out", default=str(OUT))
     a = ap.parse_args(argv)
@@ -112,7 +114,8 @@ def main(argv=None) -> int:
     nn = nn_mc.metropolis_with_operator(nn_fn, 8, temps, seed=2, **kw)
     t.append(time.perf_counter())
     history = fine_tune_on_thermal_samples(model, exact_fn, sample_temps, rounds=a.rounds, epochs=a.ft_epochs,
-                                           lr=a.ft_lr, flip_weight=a.flip_weight, seed=3)
+                                           lr=a.ft_lr, flip_weight=a.flip_weight, seed=3,
+                                           fields=[float(h) for h in a.fields.split(",")])
     after = held_out_errors(model, sets)
     t.append(time.perf_counter())
     tuned = nn_mc.metropolis_with_operator(nn_fn, 8, temps, seed=4, **kw)
@@ -139,7 +142,8 @@ def main(argv=None) -> int:
                                      "(datamodules.physics.nn_mc)",
                         "e": "a network chain's <E>/N is the network's own energy of its configurations"},
            "exact": curves(exact), "nn": curves(nn), "nn_fine_tuned": curves(tuned),
-           "fine_tune": {"rounds": a.rounds, "epochs": a.ft_epochs, "lr": a.ft_lr, "flip_weight": a.flip_weight, "sample_temps": sample_temps,
+           "fine_tune": {"rounds": a.rounds, "epochs": a.ft_epochs, "lr": a.ft_lr, "flip_weight": a.flip_weight,
+                         "fields": [float(h) for h in a.fields.split(",")], "sample_temps": sample_temps,
                          "n_thermal": history[-1]["n_thermal"], "n_random": "as many fresh ones per epoch",
                          "median_abs_error_before_J": before, "median_abs_error_after_J": after,
                          "checkerboard_energy_J": {"exact": float(exact_fn(cb)[0]), "network_before": cb_before},

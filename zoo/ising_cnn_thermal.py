@@ -38,7 +38,7 @@ def _tensors(model, x: np.ndarray, exact_energy) -> tuple[torch.Tensor, torch.Te
 def fine_tune_on_thermal_samples(model, exact_energy: Callable[[np.ndarray], np.ndarray], temps, rounds: int = 4,
                                  epochs: int = 5, lr: float = 1e-4, n_chains: int = 8, n_equil: int = 50,
                                  n_samples: int = 50, keep_every: int = 5, batch_size: int = 256,
-                                 start="checkerboard", flip_weight: float = 0.0, seed: int = 0,
+                                 start="checkerboard", flip_weight: float = 0.0, fields=(0.0,), seed: int = 0,
                                  progress: bool = True) -> list[dict]:
     """Rounds of (Metropolis with `model` as the energy operator at `temps` -> the visited configurations labelled
     by `exact_energy` -> `epochs` of Adam on all thermal configurations so far, each epoch mixed 1:1 with fresh
@@ -55,6 +55,11 @@ def fine_tune_on_thermal_samples(model, exact_energy: Callable[[np.ndarray], np.
         flip_weight: > 0 adds `flip_weight` x the squared error of the energy change of one random single-spin flip
             per configuration (Metropolis accepts by energy differences, so the sampler needs those right more than
             the absolute energy; ours, not the paper's).
+        fields: uniform fields h (J per spin) of the sampling chains, cycled over the `n_chains` chains of each
+            temperature: chain c samples exp(-(E_model - h_c M_tot) / T), and its configurations are labelled with the
+            zero-field exact energy.  A field pulls chains into magnetized low-energy states, which zero-field chains of
+            an antiferromagnet rarely visit but which set <|M|> (ours, not the paper's; the default (0,) is its
+            zero-field protocol).  A round's recorded chain energies "e" then include the -h M_tot term.
     """
     if getattr(model, "task", None) != "energy" or getattr(model, "hamiltonian", "ising") == "potts":
         raise ValueError("model must be an energy regressor on +-1 spins (IsingCNNRegressor, label 'energy', "
@@ -70,10 +75,19 @@ def fine_tune_on_thermal_samples(model, exact_energy: Callable[[np.ndarray], np.
         raise ValueError(f"lr must be a positive finite number; got {lr!r}")
     if not (isinstance(flip_weight, (int, float)) and np.isfinite(flip_weight) and flip_weight >= 0):
         raise ValueError(f"flip_weight must be a finite number >= 0; got {flip_weight!r}")
+    fields = np.atleast_1d(np.asarray(fields, dtype=np.float64))
+    if fields.ndim != 1 or len(fields) == 0 or not np.all(np.isfinite(fields)):
+        raise ValueError(f"fields must be a non-empty 1-D list of finite fields; got {fields!r}")
+    n_chains = _positive_int(n_chains, "n_chains")
     L = model.L
     rng = np.random.default_rng(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    energy_fn = lambda s: model.predict_energy(s).cpu().numpy()  # noqa: E731
+    # chains are ordered (temperature, chain): the field of chain c of every temperature is fields[c % len(fields)]
+    h = np.tile(fields[np.arange(n_chains) % len(fields)], len(temps))
+
+    def energy_fn(s: np.ndarray) -> np.ndarray:
+        e = model.predict_energy(s).cpu().numpy().astype(np.float64)
+        return e - h * s.reshape(len(s), -1).sum(1) if fields.any() else e
     pool, history = [], []
     for r in range(rounds):
         model.eval()
