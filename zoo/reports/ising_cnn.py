@@ -207,8 +207,13 @@ def _long_range_sections(out: Path, figs: list) -> list[str]:
                   f"as the paper does (`zoo.ising_cnn_thermal.fine_tune_on_thermal_samples`; the recipe is ours): "
                   f"{ft['rounds']} rounds of the network's own chains at {len(ft['sample_temps'])} temperatures, the "
                   f"visited configurations labelled exactly, {ft['epochs']} epochs of Adam (lr {ft['lr']:g}) per round "
-                  f"on the pooled {ft['n_thermal']} thermal samples mixed 1:1 with fresh random ones. Afterwards the "
-                  f"checkerboard is at {cb['network_after']:.2f} J.", "",
+                  f"on the pooled {ft['n_thermal']} thermal samples mixed 1:1 with fresh random ones"
+                  + (f", the loss with the energy change of one random flip per configuration (weight "
+                     f"{ft['flip_weight']:g})" if ft.get("flip_weight") else "")
+                  + (f", the sampling chains in uniform fields h = {', '.join(f'{h:g}' for h in ft['fields'])} J per "
+                     "spin (cycled over each temperature's chains; labels at zero field)"
+                     if any(ft.get("fields", [0])) else "")
+                  + f". Afterwards the checkerboard is at {cb['network_after']:.2f} J.", "",
                   "| median \\|E − Ê\\| (J), held out | before | after |", "|---|---|---|",
                   f"| thermal samples of independent exact-operator chains | {bef['thermal_held_out']:.3g} | "
                   f"{aft['thermal_held_out']:.3g} |",
@@ -225,8 +230,9 @@ def _long_range_sections(out: Path, figs: list) -> list[str]:
                       f"{aft[key]:.3g} J per unit M_tot² after fine-tuning ({bef[key]:.3g} before), i.e. it makes net "
                       f"magnetization too {'cheap' if aft[key] < 0 else 'costly'} and its chains carry "
                       f"{'more' if aft[key] < 0 else 'less'} of it than the exact ones; the order parameter "
-                      "⟨\\|M_s\\|⟩ is not affected. A next lever (not tried): sampling chains in a small magnetic "
-                      "field, so the pool holds magnetized low-energy states.", ""]
+                      "⟨\\|M_s\\|⟩ is not affected." + ("" if any(ft.get("fields", [0])) else
+                      " A next lever (not tried here): sampling chains in a small magnetic field, so the pool holds "
+                      "magnetized low-energy states (`--fields`)."), ""]
         lines += ["σ: the two curves' standard errors over chains, combined (frozen chains, zero error, count as "
                   "outside unless equal). A network chain's ⟨E⟩/N is the network's own energy. Source: "
                   "`benchmarks/results/ising_cnn_long_range_mc.json`.", ""]
