@@ -20,8 +20,6 @@ from datamodules.physics import ising
 from zoo import hub
 from zoo.ising_cnn import IsingCNN
 
-torch.set_num_threads(1)
-
 # --------------------------------------------------------------------------- fault tolerance
 TRAIN_SCRIPT = '''
 """Tiny deterministic fit. killme: stall in epoch 2 (after last.ckpt of epoch 1 is written) until

@@ -9,8 +9,6 @@ from torch.utils.data import DataLoader, TensorDataset
 from callbacks.init_weights import InitWeights
 from zoo.ednn import CountingEDNN
 
-torch.set_num_threads(1)
-
 
 def _model():
     return CountingEDNN(focus=8, context=8, n_outputs=2, filters=4, fc_width=8, conv_padding="valid",

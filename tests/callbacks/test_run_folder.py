@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 from pytorch_lightning import Trainer
 from pytorch_lightning.callbacks import ModelCheckpoint
@@ -21,7 +20,6 @@ from datamodules.ising import IsingDataModule
 from zoo.hub import load_lightning_checkpoint
 from zoo.ising_cnn import IsingCNN
 
-torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted(REPO.glob("configs/**/*.yaml"))
 DATA = dict(L=4, n_samples=150, shard_size=10, eval_on="all", val_fraction=0.0, test_fraction=0.0, batch_size=64,

@@ -14,7 +14,6 @@ from datamodules.atoms import AtomsDataModule
 from zoo.evaluation.ednn import measure_atoms
 from datamodules.physics import atoms as A
 
-torch.set_num_threads(1)
 CELL = (12.8, 12.8)
 
 

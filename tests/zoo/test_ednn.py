@@ -11,8 +11,6 @@ from datamodules.physics import ising
 from zoo.ednn import AtomsEDNN, CountingEDNN, EDNNTask, IsingEDNN
 from zoo.ednn_nets import EDNN, AtomsTileCNN, CountTileCNN, IsingTileMLP
 
-torch.set_num_threads(1)
-
 
 def loop_tiles(x: np.ndarray, f: int, c: int, padding: str) -> np.ndarray:
     """Direct implementation of X_{b,i,j} = x_{b, if-c : if+f+c, jf-c : jf+f+c} (Chem. Sci. 2019 Appendix,

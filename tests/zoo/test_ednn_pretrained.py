@@ -8,7 +8,6 @@ import torch
 import zoo
 from datamodules.physics import ising
 
-torch.set_num_threads(1)
 NAMES = ["ednn/ising-f1c1", "ednn/ising-f1c2", "ednn/ising-f1c3"]
 
 

@@ -20,7 +20,6 @@ from datamodules.physics import ising
 from zoo import hub
 from zoo.ising_cnn import IsingCNN
 
-torch.set_num_threads(1)
 
 TINY = dict(L=4, reducing_filters=8, nonreducing_filters=4, fc_width=32, optimizer="adam",
             lr=1e-2, padding="circular")

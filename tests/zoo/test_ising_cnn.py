@@ -13,7 +13,6 @@ from zoo.evaluation.ising_cnn import measure
 from zoo.ising_cnn import IsingCNN, IsingCNNBase, IsingCNNRegressor
 from zoo.layers import SameConv2d
 
-torch.set_num_threads(1)
 
 TINY = dict(reducing_filters=8, nonreducing_filters=4, fc_width=32)
 

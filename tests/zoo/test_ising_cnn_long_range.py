@@ -13,7 +13,6 @@ from datamodules.physics import ising, potts
 from zoo.evaluation.ising_cnn import measure
 from zoo.ising_cnn import IsingCNNRegressor
 
-torch.set_num_threads(1)
 
 TINY = dict(reducing_filters=8, nonreducing_filters=4, fc_width=32, padding="circular")
 DATA = dict(L=8, n_train=200, n_val=20, n_test=64, shard_size=100, progress=False)

@@ -12,7 +12,6 @@ import zoo
 from datamodules.physics import ising, long_range, potts
 from zoo.evaluation.ising_cnn import measure
 
-torch.set_num_threads(1)
 
 LONG_RANGE = ("8x8-screened-coulomb", "8x8-sinusoidal-coulomb", "8x8-potts")
 

@@ -17,8 +17,6 @@ from datamodules.physics import ising
 from zoo.evaluation.rugan import selection_score
 from zoo.rugan import RUGANEM
 
-torch.set_num_threads(1)
-
 
 def _model(**kw):
     args = dict(latent_channels=4, g_width=8, c_width=8, n_critic=2)

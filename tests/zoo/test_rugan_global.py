@@ -12,8 +12,6 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from zoo.rugan import RUGAN, RUGANEM
 
-torch.set_num_threads(1)
-
 
 def _model(**kw):
     args = dict(train_temperatures=[1.0, 3.5], latent_channels=4, g_width=8, c_width=8)

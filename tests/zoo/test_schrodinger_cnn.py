@@ -12,7 +12,6 @@ from datamodules.schrodinger import SchrodingerDataModule
 from zoo.evaluation.schrodinger_cnn import PAPER, measure
 from zoo.schrodinger_cnn import SchrodingerCNN
 
-torch.set_num_threads(1)
 
 TINY = dict(reducing_filters=8, nonreducing_filters=4, fc_width=16)
 
