@@ -75,7 +75,10 @@ def fine_tune_on_thermal_samples(model, exact_energy: Callable[[np.ndarray], np.
         raise ValueError(f"lr must be a positive finite number; got {lr!r}")
     if not (isinstance(flip_weight, (int, float)) and np.isfinite(flip_weight) and flip_weight >= 0):
         raise ValueError(f"flip_weight must be a finite number >= 0; got {flip_weight!r}")
-    fields = np.atleast_1d(np.asarray(fields, dtype=np.float64))
+    try:
+        fields = np.atleast_1d(np.asarray(fields, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise ValueError(f"fields must be a non-empty 1-D list of finite fields; got {fields!r}") from None
     if fields.ndim != 1 or len(fields) == 0 or not np.all(np.isfinite(fields)):
         raise ValueError(f"fields must be a non-empty 1-D list of finite fields; got {fields!r}")
     n_chains = _positive_int(n_chains, "n_chains")

@@ -87,5 +87,7 @@ def test_bad_arguments(model):
         fine_tune_on_thermal_samples(model, EXACT, [1.0], fields=[])
     with pytest.raises(ValueError, match="fields"):
         fine_tune_on_thermal_samples(model, EXACT, [1.0], fields=[float("nan")])
+    with pytest.raises(ValueError, match="fields"):
+        fine_tune_on_thermal_samples(model, EXACT, [1.0], fields="strong")
     with pytest.raises(ValueError, match="model"):
         fine_tune_on_thermal_samples(zoo.load_pretrained("ising_cnn/8x8-potts"), EXACT, [1.0])
