@@ -48,15 +48,17 @@ def main(argv=None) -> int:
     dm = MBLDataModule(**{**cfg["data"]["init_args"], "progress": False})
     dm.setup("fit")
     deltas, lambdas = dm.deltas, dm.lambdas
+    clus = cfg["model"]["init_args"]  # the clusterer's JS base and min_cluster_size fraction, as it fits them
+    resamples = dm.resamples(n=a.resamples, seed=0)
     res = {"config": a.config, "resamples": []}
     for r in range(a.resamples):
-        X, point = dm.resamples(n=a.resamples, seed=0)[r]
+        X, point = resamples[r]
         X, point = np.asarray(X, dtype=np.float64), np.asarray(point)
-        D = sc.js_distance_matrix(X, base=2.0, dtype=torch.float32).numpy().astype(np.float64)
+        D = sc.js_distance_matrix(X, base=clus["js_base"], dtype=torch.float32).numpy().astype(np.float64)
         core = np.partition(D, 25, axis=1)[:, 25]
         delta, lam = deltas[point // len(lambdas)], lambdas[point % len(lambdas)]
         ent = sc.entanglement_entropy(X)
-        mcs = int(round(0.1 * len(X)))
+        mcs = int(round(clus["min_cluster_fraction"] * len(X)))
         for ms in (int(m) for m in a.min_samples.split(",")):
             lab = hdbscan.HDBSCAN(min_cluster_size=mcs, min_samples=ms, metric="precomputed").fit_predict(D)
             clusters = [{"label": int(c), "n": int((lab == c).sum()), "mean_delta": float(delta[lab == c].mean()),
@@ -67,7 +69,7 @@ def main(argv=None) -> int:
             print(f"resample {r}, min_samples {ms}: {lab.max() + 1} clusters (label -1 = noise)")
             for c in clusters:
                 print("   " + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in c.items()))
-    res["max_entropy_nats"] = float(cfg["data"]["init_args"].get("region_size", 4) * np.log(2))
+    res["max_entropy_nats"] = float(dm.region_size * np.log(2))
     Path(a.out).write_text(json.dumps(res, indent=1) + "\n")
     return 0
 

@@ -105,6 +105,7 @@ def main(argv=None) -> int:
     model = zoo.load_pretrained(a.model)
     temps = [float(t) for t in a.temps.split(",")]
     sample_temps = [float(t) for t in a.sample_temps.split(",")]
+    fields = [float(h) for h in a.fields.split(",")]
     kw = dict(n_chains=a.chains, n_equil=a.equil, n_samples=a.sweeps, start="checkerboard")
     nn_fn = lambda s: model.predict_energy(s).numpy()  # noqa: E731
     t = [time.perf_counter()]
@@ -124,7 +125,7 @@ def main(argv=None) -> int:
     t.append(time.perf_counter())
     history = fine_tune_on_thermal_samples(model, exact_fn, sample_temps, rounds=a.rounds, epochs=a.ft_epochs,
                                            lr=a.ft_lr, flip_weight=a.flip_weight, seed=3 + 10 * a.seed,
-                                           fields=[float(h) for h in a.fields.split(",")])
+                                           fields=fields)
     after = held_out_errors(model, sets)
     t.append(time.perf_counter())
     tuned = nn_mc.metropolis_with_operator(nn_fn, 8, temps, seed=4 + 10 * a.seed, **kw)
@@ -152,7 +153,7 @@ def main(argv=None) -> int:
                         "e": "a network chain's <E>/N is the network's own energy of its configurations"},
            "exact": curves(exact), "nn": curves(nn), "nn_fine_tuned": curves(tuned),
            "fine_tune": {"rounds": a.rounds, "epochs": a.ft_epochs, "lr": a.ft_lr, "flip_weight": a.flip_weight,
-                         "fields": [float(h) for h in a.fields.split(",")], "sample_temps": sample_temps,
+                         "fields": fields, "sample_temps": sample_temps,
                          "n_thermal": history[-1]["n_thermal"], "n_random": "as many fresh ones per epoch",
                          "median_abs_error_before_J": before, "median_abs_error_after_J": after,
                          "checkerboard_energy_J": {"exact": float(exact_fn(cb)[0]), "network_before": cb_before},
