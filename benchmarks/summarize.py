@@ -130,7 +130,7 @@ FORMATS = {"perf_metropolis": _metropolis, "rugan_perf": _rugan, "perf_training"
 # measured results that live beside the speed numbers but are not speed (tables, calibration, evaluation rows)
 NOT_SPEED = {"ntk_gan_calibration", "rugan_em_eval", "rugan_eval", "ntk_gan_trivial_probe", "ising_cnn_baselines",
              "ising_cnn_long_range_mc", "ising_cnn_kernels"}
-NOT_SPEED_PREFIXES = ("nqs_ablation_",)
+NOT_SPEED_PREFIXES = ("nqs_ablation_", "rugan_eval_")
 
 
 def _cpu() -> str:

@@ -123,3 +123,21 @@ def test_trained_global_model_checkpoint_is_weights_only_loadable(tmp_path):
     assert ckpt["hyper_parameters"]["global_latent"] == 1
     back = RUGAN.load_from_checkpoint(path, weights_only=True)
     assert torch.equal(back.sample(4, L=32, temperature=2.0, seed=0), m.sample(4, L=32, temperature=2.0, seed=0))
+
+
+def test_global_latent_usage_measures_whether_the_sign_follows_w():
+    """zoo.evaluation.rugan.global_latent_usage: a generator fitted to paint sign(w) scores P(sign m = sign w) near 1
+    (w drawn near 0 is ambiguous) and corr(m, w) far from 0 at any size; an untrained one is near chance; a model
+    without the channel is refused."""
+    from zoo.evaluation.rugan import global_latent_usage
+
+    fresh = global_latent_usage(_model(global_latent=1), 1.5, 16, n=256)
+    assert 0.3 < fresh["p_sign_follows_w"] < 0.7
+    model = _model(global_latent=1)
+    _fit_sign_choice(model)
+    for L in (16, 64):
+        u = global_latent_usage(model, 1.5, L, n=64, seed=1)
+        assert u["p_sign_follows_w"] >= 0.95 and u["corr_m_w"] > 0.5 and u["abs_m"] > 0.9, u
+        assert set(u) == {"T", "L", "n", "corr_m_w", "p_sign_follows_w", "abs_m", "abs_m_w0"}
+    with pytest.raises(ValueError, match="global latent"):
+        global_latent_usage(_model(), 1.5, 16)

@@ -87,17 +87,51 @@ def _speed_lines() -> list[str]:
     return lines
 
 
+def card_rows(model, quick: bool = False) -> tuple[list[dict], str]:
+    """A published temperature RUGAN's evaluation rows: those `zoo publish` saved for this very checkpoint (same
+    sha256) in the checkout, else fresh ones (new MC and GAN draws, seed 2024); and a phrase saying which."""
+    from zoo.evaluation.rugan import evaluation_rows, rows_file
+
+    card = model.card
+    saved_path = RESULTS / rows_file(card["name"])  # written by `zoo publish` in the checkout
+    saved = json.loads(saved_path.read_text()) if saved_path.exists() else {}
+    if saved.get("sha256") == card["sha256"] and not quick:
+        return saved["rows"], f"the rows measured at publish (`benchmarks/results/{saved_path.name}`)"
+    rows = evaluation_rows(model, card["dataset"]["init_args"], seed=2024, quick=quick, progress=True)
+    return rows, "fresh samples (new MC and GAN draws, seed 2024)" + (" quick" if quick else "")
+
+
+def card_tables(card: dict, rows: list[dict], source: str) -> list[str]:
+    """Markdown: the card's summary metrics beside `rows`' (targets table), then one row per (L, T)."""
+    from zoo.evaluation.rugan import CRIT_WINDOW, summarize
+
+    lines = [f"`{card['name']}`, trained {card['training'].get('global_step')} optimizer steps "
+             f"({fmt(card['training'].get('wall_time_s'))} s wall) on {card['training'].get('hardware')}.",
+             f"Off-critical = T outside {list(CRIT_WINDOW)}. 'card' = the card's value; 'here' = from {source}.", "",
+             "| metric | target / paper | card | here | where |", "|---|---|---|---|---|"]
+    per_point = tuple(m["name"] for m in card["metrics"] if "@" in m["name"])  # in the table below
+    for r in paper_vs_ours_rows(card, summarize(rows), skip=per_point):
+        unit = f" {r['unit']}" if r["unit"] else ""
+        lines.append(f"| {r['metric']} | {r['paper']} | {r['ours']} | {r['now']}{unit} | {r['split']} |")
+    lines += ["", "Per temperature and size:", "", "| L | T | split | <e> GAN | <e> MC | de (+-err) | <\\|m\\|> GAN | <\\|m\\|> MC | dm (+-err) | "
+              "W1(e)/W1(random) | C/N GAN / MC | chi/N GAN / MC |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["L"], r["T"])):
+        lines.append(f"| {r['L']} | {r['T']} | {r['split']} | {r['e_gan']:.4f} | {r['e_mc']:.4f} | "
+                     f"{r['de']:+.4f} ({r['e_err']:.4f}) | {r['m_gan']:.4f} | {r['m_mc']:.4f} | "
+                     f"{r['dm']:+.4f} ({r['m_err']:.4f}) | {r['w1_e'] / r['w1_e_random']:.3f} | "
+                     f"{r['c_gan']:.3f} / {r['c_mc']:.3f} | {r['chi_gan']:.3f} / {r['chi_mc']:.3f} |")
+    return lines
+
+
 def write_report(out_dir, quick: bool = False) -> Path:
     import zoo
-    from zoo.evaluation.rugan import CRIT_WINDOW, ROWS_FILE, evaluation_rows, summarize
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     lines = ["# RUGAN: Regressive Upscaling GAN (Casert, Mills, Vieijra, Ryckebusch, Tamblyn, arXiv:2002.07055)", "",
              "Phys. Rev. Research 3, 033267 (2021); Mills thesis Sec. 4.2 and App. A (L2430-2452, L3016-3278).",
              "A label-conditioned, fully convolutional WGAN-GP with a consistency term, trained on L = 16 Ising",
-             "configurations at 15 temperatures and queried at held-out temperatures and at L = 32, 64.", ""]
+             "configurations at 15 temperatures and queried at held-out temperatures and at L = 32, 64, 128.", ""]
     if NAME not in zoo.list_pretrained("rugan"):
         lines += ["**No published checkpoint yet.** Train and publish with the commands below.", ""]
         card, rows = None, []
@@ -105,36 +139,17 @@ def write_report(out_dir, quick: bool = False) -> Path:
         model = zoo.load_pretrained(NAME)
         card = model.card
         data_args = card["dataset"]["init_args"]
-        rows_file = RESULTS / ROWS_FILE  # written by `zoo publish` in the checkout
-        saved = json.loads(rows_file.read_text()) if rows_file.exists() else {}
-        if saved.get("sha256") == card["sha256"] and not quick:
-            rows, source = saved["rows"], f"the rows measured at publish (`benchmarks/results/{ROWS_FILE}`)"
-        else:
-            rows = evaluation_rows(model, data_args, seed=2024, quick=quick, progress=True)
-            source = "fresh samples (new MC and GAN draws, seed 2024)" + (" quick" if quick else "")
-        lines += ["## Targets (ours; the paper reports figures, not numbers) vs measured", "",
-                  f"`{NAME}`, trained {card['training'].get('global_step')} optimizer steps "
-                  f"({fmt(card['training'].get('wall_time_s'))} s wall) on {card['training'].get('hardware')}.",
-                  f"Off-critical = T outside {list(CRIT_WINDOW)}. 'card' = the card's value; 'here' = from {source}.", "",
-                  "| metric | target / paper | card | here | where |", "|---|---|---|---|---|"]
-        per_point = tuple(m["name"] for m in card["metrics"] if "@" in m["name"])  # in the table below
-        for r in paper_vs_ours_rows(card, summarize(rows), skip=per_point):
-            unit = f" {r['unit']}" if r["unit"] else ""
-            lines.append(f"| {r['metric']} | {r['paper']} | {r['ours']} | {r['now']}{unit} | {r['split']} |")
-        lines += ["", "## Per temperature and size", "",
-                  "| L | T | split | <e> GAN | <e> MC | de (+-err) | <\\|m\\|> GAN | <\\|m\\|> MC | dm (+-err) | "
-                  "W1(e)/W1(random) | C/N GAN / MC | chi/N GAN / MC |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in sorted(rows, key=lambda r: (r["L"], r["T"])):
-            lines.append(f"| {r['L']} | {r['T']} | {r['split']} | {r['e_gan']:.4f} | {r['e_mc']:.4f} | "
-                         f"{r['de']:+.4f} ({r['e_err']:.4f}) | {r['m_gan']:.4f} | {r['m_mc']:.4f} | "
-                         f"{r['dm']:+.4f} ({r['m_err']:.4f}) | {r['w1_e'] / r['w1_e_random']:.3f} | "
-                         f"{r['c_gan']:.3f} / {r['c_mc']:.3f} | {r['chi_gan']:.3f} / {r['chi_mc']:.3f} |")
+        rows, source = card_rows(model, quick)
+        lines += ["## Targets (ours; the paper reports figures, not numbers) vs measured", ""]
+        lines += card_tables(card, rows, source)
         heldout = [float(t) for t in data_args.get("heldout_temperatures", [])]
         figs = _figures(model, rows, heldout, out)
         lines += ["", "## Figures", ""] + [f"![{p.stem}]({p.name})" for p in figs]
         lines += [""] + _domain_lines(model)
     from zoo.reports.rugan_em import em_section
+    from zoo.reports.rugan_global import global_section
 
+    lines += [""] + global_section(out, quick=quick)
     lines += [""] + em_section(out, quick=quick)
     lines += ["", "## Speed", ""] + _speed_lines()
     lines += ["## Paper's qualitative claims", "",
