@@ -235,11 +235,22 @@ class RUGANTask(ZooTask):
                     x = self(z.contiguous(memory_format=torch.channels_last), y[i:i + k])
             else:
                 x = self(z, y[i:i + k])
+            signs = self.sample_signs(k, g)
+            if signs is not None:
+                x = x * signs.to(x.device, x.dtype).reshape(-1, *([1] * (x.dim() - 1)))
             out.append(x if raw else torch.where(x >= 0, 1, -1).to(torch.int8))
         net.train(was_training)
         if not out:
             return torch.zeros(0, L, L, dtype=torch.float32 if raw else torch.int8)
         return torch.cat(out)
+
+    def sample_signs(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
+        """A global sign per sample that `sample()` multiplies the output by, or None (this class: none)."""
+        return None
+
+    def canonicalize(self, x: torch.Tensor) -> torch.Tensor:
+        """The real batch as the critic sees it, after augmentation (this class: unchanged)."""
+        return x
 
     # -- training -----------------------------------------------------------------------------------
     def _augment(self, x: torch.Tensor, labels: torch.Tensor | None = None):
@@ -275,6 +286,7 @@ class RUGANTask(ZooTask):
         x = x.to(self.dtype)
         if self.hparams.augment:
             x, labels = self.augment_batch(x, labels)
+        x = self.canonicalize(x)
         y = self.normalize_labels(labels)
         opt_g, opt_c = self.optimizers()
         if self.hparams.get("lr_final") is not None:
@@ -347,18 +359,30 @@ class RUGAN(RUGANTask):
         train_temperatures: the training temperatures (`zoo fit` links them from the DataModule); they define the
             default `label_range` and the range outside which `sample()` refuses to extrapolate unless asked.
         label_range: [lo, hi] of the temperature normalization (default: min/max of train_temperatures).
+        canonical_m: train on sign-canonical data and restore the symmetry when sampling (ours, issue 17; default
+            None = off, the published models): every real sample with |m| > canonical_m is flipped to m > 0 (after
+            augmentation), and `sample()` multiplies each generated sample by a random global sign. At the training
+            size the sampled distribution is the data's (Z2-symmetric) one. Why: an ordered sample's sign is one
+            global choice, which a generator driven by local noise cannot make beyond its receptive field (upscaled
+            ordered samples break into domains); taught to make ordered samples positive, it is positive
+            everywhere at any L. Samples with |m| <= canonical_m keep both signs, so at high T, where
+            |m| > canonical_m is rare at L = 16, the generator is taught no preferred sign (a global latent channel,
+            `global_latent`, is: it acts like a uniform field there once upscaled, reports/rugan.md).
         The rest: `RUGANTask`.
     """
 
     label_names = ("temperature",)
-    OWN_ARGS = ("train_temperatures", "label_range")
+    OWN_ARGS = ("train_temperatures", "label_range", "canonical_m")
 
     def __init__(self, train_temperatures: list[float] | None = None, label_range: list[float] | None = None,
                  latent_channels: int = 16, g_width: int = 32, c_width: int = 32, dropout: float = 0.25,
                  lambda_gp: float = 10.0, lambda_ct: float = 2.0, n_critic: int = 10, lr: float = 1e-4,
                  betas: list[float] = (0.0, 0.9), augment: bool = True, lr_final: float | None = None,
                  decay_start: int = 0, decay_steps: int = 0, global_latent: int = 0,
-                 ema_decay: float | None = None):
+                 ema_decay: float | None = None, canonical_m: float | None = None):
+        if canonical_m is not None and (isinstance(canonical_m, bool) or not isinstance(canonical_m, (int, float))
+                                        or not 0 <= canonical_m < 1):
+            raise ValueError(f"canonical_m must be None (off) or a number in [0, 1); got {canonical_m!r}")
         if label_range is None:
             if not train_temperatures:
                 raise ValueError("temperature RUGAN needs train_temperatures (linked by `zoo fit` from the data) "
@@ -373,6 +397,19 @@ class RUGAN(RUGANTask):
                          global_latent=global_latent, ema_decay=ema_decay)
         self.hparams.update(label_range=label_range, train_temperatures=None if train_temperatures is None else
                             [float(t) for t in train_temperatures])
+
+    def canonicalize(self, x: torch.Tensor) -> torch.Tensor:
+        c = self.hparams.get("canonical_m")
+        if c is None:
+            return x
+        m = x.flatten(1).mean(1)  # ordered samples to m > 0 (see canonical_m)
+        flip = torch.where(m.abs() > c, torch.sign(m), torch.ones_like(m))
+        return x * flip.reshape(-1, *([1] * (x.dim() - 1)))
+
+    def sample_signs(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
+        if self.hparams.get("canonical_m") is None:
+            return None
+        return torch.randint(0, 2, (n,), generator=generator) * 2 - 1  # drawn after the batch's latent
 
     def normalize_labels(self, labels: torch.Tensor) -> torch.Tensor:
         lo, hi = self.hparams.label_range
