@@ -147,9 +147,9 @@ def write_report(out_dir, quick: bool = False) -> Path:
         lines += ["", "## Figures", ""] + [f"![{p.stem}]({p.name})" for p in figs]
         lines += [""] + _domain_lines(model)
     from zoo.reports.rugan_em import em_section
-    from zoo.reports.rugan_global import global_section
+    from zoo.reports.rugan_upscaling import upscaling_section
 
-    lines += [""] + global_section(out, quick=quick)
+    lines += [""] + upscaling_section(out, quick=quick)
     lines += [""] + em_section(out, quick=quick)
     lines += ["", "## Speed", ""] + _speed_lines()
     lines += ["## Paper's qualitative claims", "",
