@@ -358,3 +358,6 @@ PAPER = {
          "ref": f"{_PAPER}, Supp. A.4, Fig. 6B (thesis L3178)"},
     ],
 }
+# the upscaling variants (ours, issue 17: configs/rugan/ising-T-L16-global.yaml, -canonical.yaml) answer the same targets
+for _variant in ("ising-T-L16-global", "ising-T-L16-canonical"):
+    PAPER[_variant] = PAPER["ising-T-L16"]
