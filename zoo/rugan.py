@@ -62,7 +62,9 @@ class RUGANTask(ZooTask):
             generator oscillates around the target; our global-latent run's physics score moved by a factor 2-5
             between checks 250 generator steps apart, at L = 16, T >= 2.8 |D e| up to 0.09. Weight averaging is the
             standard remedy (Yazici et al., arXiv:1806.04498). The first steps use min(ema_decay, (1 + k) / (10 + k))
-            at generator step k, so the average does not remember the random initialization.
+            at generator step k, so the average does not remember the random initialization. Measured on the
+            global-latent recipe: steadier, not better (biased toward disorder above T_c; the header of
+            configs/rugan/ising-T-L16-global-ema.yaml).
     """
 
     label_names: tuple[str, ...] = ()
