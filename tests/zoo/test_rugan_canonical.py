@@ -9,28 +9,21 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from zoo.rugan import RUGAN
 
 
-def _model(**kw):
-    args = dict(train_temperatures=[1.0, 3.5], latent_channels=4, g_width=8, c_width=8)
-    args.update(kw)
-    torch.manual_seed(0)
-    return RUGAN(**args)
 
-
-def test_off_by_default_and_bad_values_name_the_argument():
-    m = _model()
+def test_off_by_default_and_bad_values_name_the_argument(tiny_rugan):
+    m = tiny_rugan()
     assert m.hparams.canonical_m is None and m.sample_signs(4) is None
     x = torch.ones(3, 8, 8) * torch.tensor([-1.0, 1.0, -1.0])[:, None, None]
     assert torch.equal(m.canonicalize(x), x)
     for bad in (-0.1, 1.0, 2, True, "0.5", float("nan")):
         with pytest.raises(ValueError, match="canonical_m"):
-            _model(canonical_m=bad)
+            tiny_rugan(canonical_m=bad)
 
 
-def test_canonicalize_flips_only_samples_beyond_the_threshold():
-    m = _model(canonical_m=0.5)
+def test_canonicalize_flips_only_samples_beyond_the_threshold(tiny_rugan):
+    m = tiny_rugan(canonical_m=0.5)
     x = torch.ones(4, 8, 8)
     x[0] *= -1                      # m = -1: flipped
     x[1, :3] = -1                   # m = 1 - 2 * 24/64 = 0.25: kept
@@ -43,8 +36,8 @@ def test_canonicalize_flips_only_samples_beyond_the_threshold():
     assert torch.equal(out[0], -x[0]) and torch.equal(out[1:], x[1:])
 
 
-def test_sampling_restores_both_signs_and_is_seeded():
-    m = _model(canonical_m=0.5)
+def test_sampling_restores_both_signs_and_is_seeded(tiny_rugan):
+    m = tiny_rugan(canonical_m=0.5)
     with torch.no_grad():  # a generator that paints everything +1 whatever the latent
         for p in m.generator.parameters():
             p.zero_()
@@ -55,7 +48,7 @@ def test_sampling_restores_both_signs_and_is_seeded():
     assert 60 < int((signs > 0).sum()) < 140  # both signs, about half each
     assert torch.equal(m.sample(16, L=8, temperature=2.0, seed=5), m.sample(16, L=8, temperature=2.0, seed=5))
     # the signs are the only difference from the same model without the option (same latents for a seed)
-    plain = _model()
+    plain = tiny_rugan()
     plain.load_state_dict(m.state_dict())
     a = m.sample(32, L=8, temperature=2.0, seed=7, raw=True)
     b = plain.sample(32, L=8, temperature=2.0, seed=7, raw=True)
@@ -63,8 +56,8 @@ def test_sampling_restores_both_signs_and_is_seeded():
     assert torch.allclose(s, s[:, :1].expand_as(s)) and set(s[:, 0].round().tolist()) <= {-1.0, 1.0}
 
 
-def test_the_critic_sees_canonical_real_batches(monkeypatch):
-    m = _model(canonical_m=0.5, n_critic=1, augment=False)
+def test_the_critic_sees_canonical_real_batches(monkeypatch, tiny_rugan):
+    m = tiny_rugan(canonical_m=0.5, n_critic=1, augment=False)
     seen = []
     original = m.critic_loss
 

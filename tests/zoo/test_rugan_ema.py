@@ -12,12 +12,6 @@ from torch.utils.data import DataLoader, TensorDataset
 from zoo.rugan import RUGAN, RUGANEM
 
 
-def _model(**kw):
-    args = dict(train_temperatures=[1.0, 3.5], latent_channels=4, g_width=8, c_width=8)
-    args.update(kw)
-    torch.manual_seed(0)
-    return RUGAN(**args)
-
 
 def _fit(m, batches: int, tmp_path=None):
     x = torch.as_tensor(np.random.default_rng(0).choice([-1.0, 1.0], size=(8 * batches, 8, 8)), dtype=torch.float32)
@@ -27,19 +21,19 @@ def _fit(m, batches: int, tmp_path=None):
     return trainer
 
 
-def test_off_by_default_and_bad_values_name_the_argument():
-    m = _model()
+def test_off_by_default_and_bad_values_name_the_argument(tiny_rugan):
+    m = tiny_rugan()
     assert m.hparams.ema_decay is None and m.sampler is m.generator
     assert not any(k.startswith("generator_ema") for k in m.state_dict())
     for bad in (0, 1, 1.5, -0.1, True, "0.9", float("nan")):
         with pytest.raises(ValueError, match="ema_decay"):
-            _model(ema_decay=bad)
+            tiny_rugan(ema_decay=bad)
     em = RUGANEM(latent_channels=2, g_width=4, c_width=4, ema_decay=0.99)
     assert em.sampler is em.generator_ema
 
 
-def test_average_starts_as_the_generator_and_follows_the_warm_up_formula():
-    m = _model(ema_decay=0.999)
+def test_average_starts_as_the_generator_and_follows_the_warm_up_formula(tiny_rugan):
+    m = tiny_rugan(ema_decay=0.999)
     gen, ema = dict(m.generator.named_parameters()), dict(m.generator_ema.named_parameters())
     assert gen.keys() == ema.keys() and all(torch.equal(gen[k], ema[k]) for k in gen)
     assert not any(p.requires_grad for p in ema.values())
@@ -58,8 +52,8 @@ def test_average_starts_as_the_generator_and_follows_the_warm_up_formula():
         assert not torch.allclose(ema[n], gen[n])  # it lags a moving generator
 
 
-def test_training_moves_the_average_once_per_generator_step_and_never_trains_it():
-    m = _model(ema_decay=0.9, n_critic=2)
+def test_training_moves_the_average_once_per_generator_step_and_never_trains_it(tiny_rugan):
+    m = tiny_rugan(ema_decay=0.9, n_critic=2)
     g0 = [p.detach().clone() for p in m.generator.parameters()]
     _fit(m, batches=4)  # 2 generator steps
     assert int(m.generator_steps) == 2
@@ -73,8 +67,8 @@ def test_training_moves_the_average_once_per_generator_step_and_never_trains_it(
     assert all(p.grad is None for p in m.generator_ema.parameters())
 
 
-def test_sample_uses_the_average_and_checkpoints_carry_it(tmp_path):
-    m = _model(ema_decay=0.99, global_latent=1, n_critic=1)
+def test_sample_uses_the_average_and_checkpoints_carry_it(tmp_path, tiny_rugan):
+    m = tiny_rugan(ema_decay=0.99, global_latent=1, n_critic=1)
     trainer = _fit(m, batches=1)
     with torch.no_grad():  # make the two networks differ visibly
         for p in m.generator_ema.parameters():

@@ -13,14 +13,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from zoo.rugan import RUGAN, RUGANEM
 
 
-def _model(**kw):
-    args = dict(train_temperatures=[1.0, 3.5], latent_channels=4, g_width=8, c_width=8)
-    args.update(kw)
-    torch.manual_seed(0)
-    return RUGAN(**args)
 
-
-def test_default_is_the_published_architecture_and_draw():
+def test_default_is_the_published_architecture_and_draw(tiny_rugan):
     from safetensors import safe_open
 
     with safe_open("checkpoints/rugan/ising-T-L16.safetensors", "pt") as f:
@@ -35,7 +29,7 @@ def test_default_is_the_published_architecture_and_draw():
     assert [k for k in wide if wide[k] != published[k]] == ["generator.inp.weight"]
     assert wide["generator.inp.weight"] == (32, 18, 3, 3) and published["generator.inp.weight"] == (32, 17, 3, 3)
     # the default draw is the one before the option existed: randn(n, C, L/4, L/4) from the seed, then the generator
-    m = _model()
+    m = tiny_rugan()
     z = m.latent(3, 12, torch.Generator().manual_seed(5))
     assert torch.equal(z, torch.randn(3, 4, 3, 3, generator=torch.Generator().manual_seed(5)))
     T = torch.tensor([1.2, 2.0, 3.1])
@@ -44,8 +38,8 @@ def test_default_is_the_published_architecture_and_draw():
     assert torch.equal(m.sample(3, L=12, temperature=T.numpy(), seed=5), want)
 
 
-def test_global_latent_is_one_value_per_sample_at_every_site_and_any_size():
-    m = _model(global_latent=2)
+def test_global_latent_is_one_value_per_sample_at_every_site_and_any_size(tiny_rugan):
+    m = tiny_rugan(global_latent=2)
     for L in (4, 16, 32, 128):
         z = m.latent(5, L, torch.Generator().manual_seed(1))
         assert z.shape == (5, 6, L // 4, L // 4)
@@ -68,7 +62,7 @@ def test_global_latent_is_one_value_per_sample_at_every_site_and_any_size():
         z3[:, 0, 0, 0] += 1.0
         assert ((m(z, torch.tensor([1.5])) - m(z3, torch.tensor([1.5]))).abs() > 0).float().mean() < 0.5
     with pytest.raises(ValueError, match="global_latent"):
-        _model(global_latent=-1)
+        tiny_rugan(global_latent=-1)
     with pytest.raises(ValueError, match="latent_channels \\+ global_latent = 6"):
         m(torch.randn(1, 4, 4, 4), torch.tensor([1.5]))
     assert RUGANEM(latent_channels=2, g_width=4, c_width=4, global_latent=1).latent(2, 8).shape == (2, 3, 2, 2)
@@ -90,13 +84,13 @@ def _fit_sign_choice(model: RUGAN, steps: int = 60) -> None:
         opt.step()
 
 
-def test_global_channel_carries_one_choice_to_a_lattice_eight_times_larger():
+def test_global_channel_carries_one_choice_to_a_lattice_eight_times_larger(tiny_rugan):
     """After a few steps at L = 16, the global channel sets the sign of m on L = 128 lattices (latent 32 x 32, far
     beyond the receptive field) in every sample, w = +1 and w = -1 alike; a generator with local noise only, trained
     the same way, cannot: its samples' signs are unrelated to w."""
     results = {}
     for G in (1, 0):
-        model = _model(global_latent=G)
+        model = tiny_rugan(global_latent=G)
         _fit_sign_choice(model)
         z = model.latent(16, 128, torch.Generator().manual_seed(3))
         w = torch.tensor([1.0, -1.0] * 8)
@@ -110,8 +104,8 @@ def test_global_channel_carries_one_choice_to_a_lattice_eight_times_larger():
     assert results[0][1].float().mean() < 0.9, results[0]
 
 
-def test_trained_global_model_checkpoint_is_weights_only_loadable(tmp_path):
-    m = _model(global_latent=1, n_critic=1)
+def test_trained_global_model_checkpoint_is_weights_only_loadable(tmp_path, tiny_rugan):
+    m = tiny_rugan(global_latent=1, n_critic=1)
     x = torch.as_tensor(np.random.default_rng(0).choice([-1.0, 1.0], size=(8, 8, 8)), dtype=torch.float32)
     trainer = pl.Trainer(max_epochs=1, limit_train_batches=1, logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False, accelerator="cpu")
@@ -125,19 +119,19 @@ def test_trained_global_model_checkpoint_is_weights_only_loadable(tmp_path):
     assert torch.equal(back.sample(4, L=32, temperature=2.0, seed=0), m.sample(4, L=32, temperature=2.0, seed=0))
 
 
-def test_global_latent_usage_measures_whether_the_sign_follows_w():
+def test_global_latent_usage_measures_whether_the_sign_follows_w(tiny_rugan):
     """zoo.evaluation.rugan.global_latent_usage: a generator fitted to paint sign(w) scores P(sign m = sign w) near 1
     (w drawn near 0 is ambiguous) and corr(m, w) far from 0 at any size; an untrained one is near chance; a model
     without the channel is refused."""
     from zoo.evaluation.rugan import global_latent_usage
 
-    fresh = global_latent_usage(_model(global_latent=1), 1.5, 16, n=256)
+    fresh = global_latent_usage(tiny_rugan(global_latent=1), 1.5, 16, n=256)
     assert 0.3 < fresh["p_sign_follows_w"] < 0.7
-    model = _model(global_latent=1)
+    model = tiny_rugan(global_latent=1)
     _fit_sign_choice(model)
     for L in (16, 64):
         u = global_latent_usage(model, 1.5, L, n=64, seed=1)
         assert u["p_sign_follows_w"] >= 0.95 and u["corr_m_w"] > 0.5 and u["abs_m"] > 0.9, u
         assert set(u) == {"T", "L", "n", "corr_m_w", "p_sign_follows_w", "abs_m", "abs_m_w0"}
     with pytest.raises(ValueError, match="global latent"):
-        global_latent_usage(_model(), 1.5, 16)
+        global_latent_usage(tiny_rugan(), 1.5, 16)
