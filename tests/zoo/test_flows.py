@@ -11,7 +11,7 @@ from scipy import stats
 
 from datamodules.flows import IsingDualSeeds, Ring2DDataModule
 from datamodules.physics import ising_dual, ring2d
-from zoo.flow_nets import Coupling, CouplingFlow, alternating_masks, checkerboard_masks
+from zoo.flow_nets import CouplingFlow, alternating_masks, checkerboard_masks
 from zoo.flows import IsingDualFlow, Ring2DFlow
 from zoo.registry import get_model_class
 
