@@ -121,17 +121,23 @@ def test_trained_global_model_checkpoint_is_weights_only_loadable(tmp_path, tiny
 
 def test_global_latent_usage_measures_whether_the_sign_follows_w(tiny_rugan):
     """zoo.evaluation.rugan.global_latent_usage: a generator fitted to paint sign(w) scores P(sign m = sign w) near 1
-    (w drawn near 0 is ambiguous) and corr(m, w) far from 0 at any size; an untrained one is near chance; a model
-    without the channel is refused."""
+    (w drawn near 0 is ambiguous) and corr(m, w), eta^2 far from 0 at any size; an untrained one is near chance in
+    sign; one whose global input weights are zero shows eta^2 near its chance level 7 / (n - 1); a model without the
+    channel is refused."""
     from zoo.evaluation.rugan import global_latent_usage
 
     fresh = global_latent_usage(tiny_rugan(global_latent=1), 1.5, 16, n=256)
     assert 0.3 < fresh["p_sign_follows_w"] < 0.7
+    blind = tiny_rugan(global_latent=1)  # the global channel's input weights zeroed: w cannot matter
+    with torch.no_grad():
+        blind.generator.inp.weight[:, 4] = 0.0
+    u = global_latent_usage(blind, 1.5, 16, n=256)
+    assert u["eta2_m_w"] < 0.1 and abs(u["corr_m_w"]) < 0.2 and u["abs_m"] == u["abs_m_w0"], u
     model = tiny_rugan(global_latent=1)
     _fit_sign_choice(model)
     for L in (16, 64):
         u = global_latent_usage(model, 1.5, L, n=64, seed=1)
-        assert u["p_sign_follows_w"] >= 0.95 and u["corr_m_w"] > 0.5 and u["abs_m"] > 0.9, u
-        assert set(u) == {"T", "L", "n", "corr_m_w", "p_sign_follows_w", "abs_m", "abs_m_w0"}
+        assert u["p_sign_follows_w"] >= 0.95 and u["corr_m_w"] > 0.5 and u["eta2_m_w"] > 0.5 and u["abs_m"] > 0.9, u
+        assert set(u) == {"T", "L", "n", "corr_m_w", "eta2_m_w", "p_sign_follows_w", "abs_m", "abs_m_w0"}
     with pytest.raises(ValueError, match="global latent"):
         global_latent_usage(tiny_rugan(), 1.5, 16)
