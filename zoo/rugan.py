@@ -368,8 +368,9 @@ class RUGAN(RUGANTask):
             global choice, which a generator driven by local noise cannot make beyond its receptive field (upscaled
             ordered samples break into domains); taught to make ordered samples positive, it is positive
             everywhere at any L. Samples with |m| <= canonical_m keep both signs, so at high T, where
-            |m| > canonical_m is rare at L = 16, the generator is taught no preferred sign (a global latent channel,
-            `global_latent`, is: it acts like a uniform field there once upscaled, reports/rugan.md).
+            |m| > canonical_m is rare at L = 16, the generator is taught almost no preferred sign there (a global
+            latent channel, `global_latent`, is: it acts like a uniform field once upscaled). Measured: a residual
+            high-T bias remains upscaled, about half the global latent's (reports/rugan.md, upscaling section).
         The rest: `RUGANTask`.
     """
 
