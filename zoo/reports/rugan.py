@@ -22,15 +22,22 @@ NAME = "rugan/ising-T-L16"
 RUN_DIR = Path("runs/rugan/ising-T-L16")
 
 
-def _figures(model, rows, heldout, out: Path) -> list[Path]:
-    from datamodules.physics import ising, ising_cluster as W
+def gallery_beside_mc(model, temps, sizes, seed: int, mc_tag: str, heldout=()):
+    """One generated sample (seed + index of T) beside one Monte Carlo sample (seed f"{mc_tag}/{L}/{T}") per (T, L)."""
+    from datamodules.physics import ising_cluster as W
 
-    temps, sizes = [1.25, 1.75, 2.25, 2.45, 3.0, 3.25], [16, 32, 64]
-    samples = {(L, T): model.sample(1, L=L, temperature=T, seed=100 + i, extrapolate=True).numpy()
+    samples = {(L, T): model.sample(1, L=L, temperature=T, seed=seed + i, extrapolate=True).numpy()
                for i, T in enumerate(temps) for L in sizes}
-    mc = {(L, T): W.thermal_samples(L, T, 1, n_chains=1, n_equil=100, seed=f"gallery/{L}/{T}")[0]
+    mc = {(L, T): W.thermal_samples(L, T, 1, n_chains=1, n_equil=100, seed=f"{mc_tag}/{L}/{T}")[0]
           for T in temps for L in sizes}
-    paths = [save(gallery_figure(samples, temps, sizes, reference=mc, heldout=heldout), out / "rugan_gallery.png"),
+    return gallery_figure(samples, temps, sizes, reference=mc, heldout=heldout)
+
+
+def _figures(model, rows, heldout, out: Path) -> list[Path]:
+    from datamodules.physics import ising
+
+    gallery = gallery_beside_mc(model, [1.25, 1.75, 2.25, 2.45, 3.0, 3.25], [16, 32, 64], 100, "gallery", heldout)
+    paths = [save(gallery, out / "rugan_gallery.png"),
              save(histograms_figure(rows), out / "rugan_histograms.png"),
              save(observables_vs_T_figure(rows, ising.T_C), out / "rugan_observables.png"),
              save(correlations_figure(rows), out / "rugan_correlations.png")]
@@ -149,7 +156,7 @@ def write_report(out_dir, quick: bool = False) -> Path:
     from zoo.reports.rugan_em import em_section
     from zoo.reports.rugan_upscaling import upscaling_section
 
-    lines += [""] + upscaling_section(out, quick=quick)
+    lines += [""] + upscaling_section(out, quick=quick, base_rows=rows)
     lines += [""] + em_section(out, quick=quick)
     lines += ["", "## Speed", ""] + _speed_lines()
     lines += ["## Paper's qualitative claims", "",

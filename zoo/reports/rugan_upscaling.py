@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..figures.common import save
-from ..figures.rugan import gallery_figure
 
 GLOBAL_NAME = "rugan/ising-T-L16-global"
 # name -> (config, what it changes); each differs from rugan/ising-T-L16's recipe in that one thing
@@ -45,7 +44,9 @@ def _commands(name: str, config: str) -> list[str]:
             f"    --config {config} --wall-time SECONDS", f"zoo evaluate {name}", "```", ""]
 
 
-def upscaling_section(out_dir, quick: bool = False) -> list[str]:
+def upscaling_section(out_dir, quick: bool = False, base_rows: list[dict] | None = None) -> list[str]:
+    """Markdown lines (and galleries in out_dir); `base_rows`: the published rugan/ising-T-L16's evaluation rows, which
+    the report's first section already has (compared here, not measured again)."""
     import zoo
     from zoo.evaluation.rugan import global_latent_usage
 
@@ -73,8 +74,8 @@ def upscaling_section(out_dir, quick: bool = False) -> list[str]:
         return lines
     lines += ["### The issue's targets by phase: max \\|de\\| / max \\|dm\\| per spin (targets 0.02 / 0.03)", "",
               "| model | L | " + " | ".join(PHASES) + " |", "|---|---|---|---|"]
-    if NAME in published:
-        lines += _target_rows(NAME, card_rows(zoo.load_pretrained(NAME), quick)[0])
+    if base_rows:
+        lines += _target_rows(NAME, base_rows)
     for name, (_, rows) in rows_by_name.items():
         lines += _target_rows(name, rows)
     if GLOBAL_NAME in rows_by_name:
@@ -102,14 +103,8 @@ def upscaling_section(out_dir, quick: bool = False) -> list[str]:
 
 
 def _gallery(model, out: Path) -> Path:
-    from datamodules.physics import ising_cluster as W
+    from .rugan import gallery_beside_mc
 
-    temps, sizes = [1.5, 3.0], [64, 128]
-    samples = {(L, T): model.sample(1, L=L, temperature=T, seed=200 + i).numpy()
-               for i, T in enumerate(temps) for L in sizes}
-    mc = {(L, T): W.thermal_samples(L, T, 1, n_chains=1, n_equil=100, seed=f"gallery-global/{L}/{T}")[0]
-          for T in temps for L in sizes}
-    fig = gallery_figure(samples, temps, sizes, reference=mc)
+    fig = gallery_beside_mc(model, [1.5, 3.0], [64, 128], 200, "gallery-global")
     fig.suptitle(f"{model.card['name']}: upscaled samples (sign of output) beside Monte Carlo")
     return save(fig, out / f"rugan_{model.card['name'].split('/')[-1]}_gallery.png")
-
