@@ -10,8 +10,6 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 
-
-
 def test_off_by_default_and_bad_values_name_the_argument(tiny_rugan):
     m = tiny_rugan()
     assert m.hparams.canonical_m is None and m.sample_signs(4) is None

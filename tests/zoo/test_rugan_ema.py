@@ -12,7 +12,6 @@ from torch.utils.data import DataLoader, TensorDataset
 from zoo.rugan import RUGAN, RUGANEM
 
 
-
 def _fit(m, batches: int, tmp_path=None):
     x = torch.as_tensor(np.random.default_rng(0).choice([-1.0, 1.0], size=(8 * batches, 8, 8)), dtype=torch.float32)
     trainer = pl.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,

@@ -13,7 +13,6 @@ from torch.utils.data import DataLoader, TensorDataset
 from zoo.rugan import RUGAN, RUGANEM
 
 
-
 def test_default_is_the_published_architecture_and_draw(tiny_rugan):
     from safetensors import safe_open
 
