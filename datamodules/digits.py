@@ -151,6 +151,8 @@ class DigitCountingDataModule(ZooDataModule):
         dataset: one of DATASETS ('digits-1', 'digits-2', 'digits-10', 'digits-2-occ', 'digits-2-occ-vs').
         canvas: side of the train and validation canvases (ours: 96, the paper trains on 256).
         test_canvas: side of the test canvases (the paper's 256).
+        val_canvas: side of the validation canvases; None (default) is `canvas`.  Set it to `test_canvas` to select
+            checkpoints at the size the card measures (ours; the paper states no validation protocol).
         n_train, n_val, n_test: number of images (not stated in the paper).
         shard_size: images per split per shard (unit of parallel generation; part of the recipe).
         seed: dataset seed.
@@ -163,21 +165,29 @@ class DigitCountingDataModule(ZooDataModule):
     def __init__(self, dataset: str = "digits-2", canvas: int = 96, test_canvas: int = 256, n_train: int = 4000,
                  n_val: int = 400, n_test: int = 400, shard_size: int = 200, seed: int = 0, batch_size: int = 32,
                  num_workers: int = 0, data_dir: str | None = None, gen_workers: int | None = None,
-                 progress: bool = True, eval_batch_size: int | None = None):
+                 progress: bool = True, eval_batch_size: int | None = None, val_canvas: int | None = None):
         super().__init__(batch_size=batch_size, num_workers=num_workers, data_dir=data_dir, gen_workers=gen_workers,
                          progress=progress, eval_batch_size=8 if eval_batch_size is None else eval_batch_size)
         if dataset not in DATASETS:
             raise ValueError(f"dataset must be one of {sorted(DATASETS)}; got {dataset!r}")
         if canvas < 28 or test_canvas < 28:
             raise ValueError(f"canvas and test_canvas must be >= 28 (one digit); got {canvas}, {test_canvas}")
+        if val_canvas is not None and val_canvas < 28:
+            raise ValueError(f"val_canvas must be >= 28 (one digit) or None; got {val_canvas}")
         if min(n_train, n_val, n_test) < 1 or shard_size < 1:
             raise ValueError("n_train, n_val, n_test and shard_size must be >= 1")
-        self.dataset, self.canvas, self.test_canvas = dataset, canvas, test_canvas
+        self.dataset, self.canvas, self.test_canvas, self.val_canvas = dataset, canvas, test_canvas, val_canvas
         self.n_train, self.n_val, self.n_test, self.shard_size, self.seed = n_train, n_val, n_test, shard_size, seed
 
     @property
     def n_classes(self) -> int:
         return len(DATASETS[self.dataset]["digits"])
+
+    def recipe(self) -> dict:
+        r = super().recipe()
+        if r["val_canvas"] is None:  # recipes from before the option keep their hash (and cached data)
+            del r["val_canvas"]
+        return r
 
     @property
     def n_shards(self) -> int:
@@ -186,7 +196,8 @@ class DigitCountingDataModule(ZooDataModule):
     def shard_fn(self):
         return functools.partial(_shard, key=recipe_hash(self.recipe()), dataset=self.dataset,
                                  sizes={"train": self.n_train, "val": self.n_val, "test": self.n_test},
-                                 canvases={"train": self.canvas, "val": self.canvas, "test": self.test_canvas},
+                                 canvases={"train": self.canvas, "val": self.val_canvas or self.canvas,
+                                           "test": self.test_canvas},
                                  shard_size=self.shard_size)
 
     def make_splits(self, arrays: dict) -> dict:

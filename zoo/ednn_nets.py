@@ -363,7 +363,10 @@ class CountTileCNN(_ConvStack):
         h = h[..., :nh, :nw]
         fc1, fc2 = self.head[1], self.head[3]
         h = F.relu(F.conv2d(h, fc1.weight[:, :, None, None], fc1.bias))  # the dense layers as 1 x 1 convolutions
-        out = F.conv2d(h, fc2.weight[:, :, None, None], fc2.bias)
+        # the output layer in fp32 even under a bf16 autocast, as FP32Linear does on the tile path: a tile's count is
+        # summed over ~10^3 tiles, and the zero-background subtraction must cancel empty tiles to fp32 accuracy
+        with torch.autocast(h.device.type, enabled=False):
+            out = F.conv2d(h.float(), fc2.weight.float()[:, :, None, None], fc2.bias.float())
         if self.zero_background:
             out = out - self._background(padded)[:, :, None, None]
         return out

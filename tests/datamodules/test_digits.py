@@ -92,3 +92,22 @@ def test_counting_pipeline_on_a_tiny_canvas(tmp_path):
     dmap = m.density_map(xt)
     assert dmap.shape == (2, 1, 48, 48)
     torch.testing.assert_close(dmap.sum(dim=(-2, -1)), m.count(xt), rtol=1e-4, atol=1e-4)
+
+
+def test_val_canvas_sets_the_validation_size_and_leaves_older_recipes_alone(tmp_path):
+    from datamodules.cache import recipe_hash
+
+    kw = dict(dataset="digits-2", canvas=32, test_canvas=48, n_train=4, n_val=3, n_test=2, shard_size=4,
+              progress=False, gen_workers=1, data_dir=str(tmp_path))
+    dm = DigitCountingDataModule(val_canvas=48, **kw)
+    dm.prepare_data()
+    dm.setup()
+    assert dm.splits["train"].tensors[0].shape == (4, 1, 32, 32)
+    assert dm.splits["val"].tensors[0].shape == (3, 1, 48, 48)
+    # without the option the recipe is the one published cards hash (ednn/count-digits-10's card: 97335c41b7ee94a4)
+    old = DigitCountingDataModule(dataset="digits-10", canvas=128, test_canvas=256, n_train=16000, n_val=400,
+                                  n_test=400, batch_size=32)
+    assert "val_canvas" not in old.recipe() and recipe_hash(old.recipe()) == "97335c41b7ee94a4"
+    assert recipe_hash(dm.recipe()) != recipe_hash(DigitCountingDataModule(**kw).recipe())
+    with pytest.raises(ValueError, match="val_canvas"):
+        DigitCountingDataModule(val_canvas=20, **kw)

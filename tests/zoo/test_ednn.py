@@ -429,3 +429,23 @@ def test_table_sum_keeps_float64_precision_at_L_2048():
     key = sum(np.roll(bits, (1 - u, 1 - v), axis=(0, 1)) << (3 * u + v) for u in range(3) for v in range(3))
     want = np.bincount(key.ravel(), minlength=512) @ table.numpy()
     assert abs(float(got[0]) - want) <= 1e-12 * abs(want)
+
+
+def test_whole_image_counts_stay_fp32_under_a_bf16_autocast():
+    """bf16-mixed training (configs/ednn/count-digits-10-long.yaml) runs the hidden layers on the bf16 matrix units;
+    the output layer and the sum over tiles stay fp32, so a 256 x 256 count (1024 tiles) keeps its precision and
+    empty tiles still cancel against the zero background."""
+    torch.manual_seed(4)
+    m = CountingEDNN(focus=8, context=8, n_outputs=3, filters=16, fc_width=64, conv_padding="valid",
+                     zero_background=True)
+    x = torch.zeros(2, 1, 256, 256)
+    x[0, :, 40:60, 40:60] = torch.rand(20, 20)
+    x[1, :, 100:200, 30:90] = torch.rand(100, 60)
+    with torch.no_grad():
+        ref = m.ednn(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            got = m.ednn(x)
+            empty = m.ednn(torch.zeros(1, 1, 256, 256))
+    assert got.dtype == torch.float32 and empty.dtype == torch.float32
+    assert empty.abs().max() < 1e-3
+    torch.testing.assert_close(got, ref, rtol=0.03, atol=0.02)
