@@ -21,6 +21,7 @@ Medians over BENCH_REPEATS (default 3; L = 12 full eigh: 1).  Writes benchmarks/
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -115,11 +116,7 @@ def grid_realization(L: int, n_keep: int, n: int) -> dict:
     args = (L, 0.0, 1.0, 1, seeds, n_keep)
     k = sc.trim_count(2 ** L, 0.1)
     c = sc.sample_couplings(L, 0.0, 1.0, np.random.default_rng(seeds[0]))
-    try:
-        import quspin  # noqa: F401
-        have_quspin = True
-    except ImportError:
-        have_quspin = False
+    have_quspin = importlib.util.find_spec("quspin") is not None
 
     def floor():
         Hp, Hm = sc.parity_blocks(L, c["J"], c["h"], c["lam_h"], c["lam_J"])

@@ -26,7 +26,6 @@ def dm(tmp_path_factory):
 
 
 def test_layout_and_content(dm):
-    a = dm.arrays
     G = 12
     assert dm.n_grid == G and dm.n_shards == 3 + 3  # 12 grid points in shards of 5, one shard per training point
     g = dm.grid_data()

@@ -432,7 +432,7 @@ def test_table_sum_keeps_float64_precision_at_L_2048():
 
 
 def test_whole_image_counts_stay_fp32_under_a_bf16_autocast():
-    """bf16-mixed training (configs/ednn/count-digits-10-long.yaml) runs the hidden layers on the bf16 matrix units;
+    """bf16-mixed training (configs/ednn/count-digits-10-long-c64.yaml) runs the hidden layers on the bf16 matrix units;
     the output layer and the sum over tiles stay fp32, so a 256 x 256 count (1024 tiles) keeps its precision and
     empty tiles still cancel against the zero background."""
     torch.manual_seed(4)

@@ -207,6 +207,18 @@ def _bench_lines() -> list[str]:
             lines.append(f"| {k} | {med['whole_image']:.3g} | {med['tile_loop']:.3g} | "
                          f"{v['speedup_vs_tile_loop']:.1f}x | {same} |")
         lines.append("")
+        if r.get("precision"):
+            lines += ["Whole-image training step by precision (same run; bf16 = a bf16 autocast with the output layer "
+                      "and tile sum in fp32, as `precision: bf16-mixed` runs it; channels-last = "
+                      "callbacks.memory_format.ChannelsLast):", "",
+                      "| case | fp32 (s) | bf16 (s) | bf16 + channels-last (s) | speed-up vs fp32 |",
+                      "|---|---|---|---|---|"]
+            for k, v in r["precision"].items():
+                med = v["median_s"]
+                lines.append(f"| {k} | {med['fp32']:.3g} | {med['bf16']:.3g} | {med['bf16_channels_last']:.3g} | "
+                             f"{v['speedup_vs_fp32']['bf16_channels_last']:.1f}x |")
+            loads = r.get("loadavg_1min_per_repeat")
+            lines += ["", f"1-minute load average per repeat: {', '.join(f'{x:.2f}' for x in loads)}." if loads else "", ""]
     return lines or ["(no benchmark results yet: run `make bench`)", ""]
 
 

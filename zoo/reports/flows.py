@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from datamodules.physics import ising_dual, ring2d
+from datamodules.physics import ring2d
 
 from ..figures import flows as figs
 from ..figures.common import save

@@ -84,7 +84,7 @@ def _checks(cards: dict) -> list[str]:
          if f"schrodinger_cnn/{v}" in cards}
     if len(e) == 4:
         order = sorted(e, key=e.get)
-        lines.append(f"- Ordering of the e0 errors (paper: SHO < random ≈ DIG < IW): ours "
+        lines.append("- Ordering of the e0 errors (paper: SHO < random ≈ DIG < IW): ours "
                      + " < ".join(f"{v} {e[v]:.2f}" for v in order) + " mHa.")
     r, a = cards.get("schrodinger_cnn/random"), cards.get("schrodinger_cnn/random-rot90")
     if r:

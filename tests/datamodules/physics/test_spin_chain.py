@@ -26,7 +26,6 @@ def _draw(L, delta=0.3, lam=0.7, seed=0, n=1):
 
 def _rho_A_bruteforce(v, L, region):
     """Partial trace by explicit index sums over B (no reshape tricks): rho[a, a'] = sum_b psi(a, b) psi(a', b)."""
-    B = [i for i in range(L) if i not in region]
     nA = len(region)
     rho = np.zeros((2 ** nA, 2 ** nA))
     for s in range(2 ** L):
