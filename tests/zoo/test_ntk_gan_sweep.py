@@ -203,3 +203,35 @@ def test_averaged_order_parameter_is_the_mean_over_its_window():
         S.run_ensemble([0.5], n_disc=1, steps=3, avg_frac=1.5)
     with pytest.raises(ValueError, match="mode"):
         S.sweep([0.5], [1], 3, mode="threads")
+
+
+def _pooled_module():
+    spec = importlib.util.spec_from_file_location("ntk_gan_sweep_pooled", REPO / "benchmarks" / "ntk_gan_sweep_pooled.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_pooled_boundary_averages_repeats_and_refuses_mismatched_ones():
+    """benchmarks/ntk_gan_sweep_pooled.py: MC averaged per cell over seeds, then one boundary fit; repeats that differ
+    in anything but the seed are refused."""
+    P = _pooled_module()
+    ratios, n_discs = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3], [1, 2, 4, 8]
+    hi = float(np.log(8))
+
+    def run(seed, r_star):  # a sharp step from 0 to log 8 at r_star per slice
+        mc = [[hi if r > rs else 0.0 for r in ratios] for rs in r_star]
+        return {"settings": {"critic": "relu", "steps": 10, "seed": seed}, "ratios": ratios, "n_discs": n_discs,
+                "complete": True, "mc_final": mc}
+
+    a, b = run(0, [1, 0.002, 0.005, 0.02]), run(1, [1, 0.002, 0.02, 0.05])
+    res = P.pool([a, b], "final")
+    np.testing.assert_allclose(res["mc_mean"], (np.array(a["mc_final"]) + np.array(b["mc_final"])) / 2)
+    assert res["seeds"] == [0, 1] and set(res["per_seed"]) == {"0", "1"}
+    assert res["pooled"]["n_points"] == 3 and np.isfinite(res["pooled"]["slope"])
+    with pytest.raises(ValueError, match="only the seed"):
+        P.pool([a, {**b, "settings": {**b["settings"], "steps": 20}}], "final")
+    with pytest.raises(ValueError, match="distinct seeds"):
+        P.pool([a, a], "final")
+    with pytest.raises(ValueError, match="not complete"):
+        P.pool([a, {**b, "complete": False}], "final")
