@@ -32,6 +32,9 @@ DATASETS = {
     "digits-2-occ-vs": {"digits": [4, 8], "l_max": 15, "occlude": True, "variable_scale": True},
 }
 SCALE_RANGE = (0.6, 1.4)  # '-vs' scaling range: not stated in the paper (ours), ours
+# training-digit augmentation (DigitCountingDataModule(augment=True); ours, not the paper's, which has MNIST's
+# ~4300 instances per digit where scikit-learn's digits give ~160): rotation in degrees and scale factor
+AUGMENT_ROTATION, AUGMENT_SCALE = 12.0, (0.9, 1.1)
 TEST_FRACTION = 0.1  # 480 / 4800 per digit (counting preprint Sec. 2, thesis L2117)
 
 
@@ -80,10 +83,24 @@ def _rescale(img: np.ndarray, s: float) -> np.ndarray:
     return np.clip(zoom(img.astype(np.float32), s, order=3), 0, 255)
 
 
+def _augment(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random small rotation and scale of one 28 x 28 digit about its centre (AUGMENT_ROTATION, AUGMENT_SCALE;
+    ours), in one bilinear affine map onto a field of the scaled size."""
+    from scipy.ndimage import affine_transform
+
+    a, s = np.deg2rad(rng.uniform(-AUGMENT_ROTATION, AUGMENT_ROTATION)), rng.uniform(*AUGMENT_SCALE)
+    n_out = int(round(img.shape[0] * s))
+    m = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) / s  # output pixel -> input pixel
+    c_in, c_out = (np.array(img.shape) - 1) / 2, np.full(2, (n_out - 1) / 2)
+    out = affine_transform(img.astype(np.float32), m, offset=c_in - m @ c_out, output_shape=(n_out, n_out), order=1)
+    return np.clip(out, 0, 255)
+
+
 def composite(dataset: str, canvas: int, pool: dict[int, np.ndarray], rng: np.random.Generator,
-              l_max: int | None = None, max_tries: int = 500) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              l_max: int | None = None, max_tries: int = 500,
+              augment: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One image: (canvas, canvas) uint8, counts (l,) int64, and centres (l * l_max, 3) [class index, row, col]
-    padded with -1."""
+    padded with -1.  augment: each placed digit gets a random small rotation and scale (`_augment`)."""
     spec = DATASETS[dataset]
     l_max = l_max_for(dataset, canvas) if l_max is None else l_max
     digits = spec["digits"]
@@ -98,6 +115,8 @@ def composite(dataset: str, canvas: int, pool: dict[int, np.ndarray], rng: np.ra
         for ci in order:
             p = pool[digits[ci]]
             d = p[rng.integers(0, len(p))].astype(np.float32)
+            if augment:
+                d = _augment(d, rng)
             if spec["variable_scale"]:
                 d = _rescale(d, rng.uniform(*SCALE_RANGE))
             rows, cols = np.nonzero(d > 0)
@@ -122,7 +141,8 @@ def composite(dataset: str, canvas: int, pool: dict[int, np.ndarray], rng: np.ra
     raise RuntimeError(f"could not place the digits of {dataset} on a {canvas}x{canvas} canvas without overlap")
 
 
-def _shard(k: int, *, key: str, dataset: str, sizes: dict, canvases: dict, shard_size: int) -> dict:
+def _shard(k: int, *, key: str, dataset: str, sizes: dict, canvases: dict, shard_size: int,
+           augment: bool = False) -> dict:
     pools = digit_pools()
     out = {}
     for split, n in sizes.items():
@@ -133,7 +153,7 @@ def _shard(k: int, *, key: str, dataset: str, sizes: dict, canvases: dict, shard
         imgs, counts, centres = [], [], []
         for i in range(lo, hi):
             rng = np.random.default_rng(seed_sequence(key, split, i))
-            a, b, c = composite(dataset, canvas, pool, rng, l_max=l_max)
+            a, b, c = composite(dataset, canvas, pool, rng, l_max=l_max, augment=augment and split == "train")
             imgs.append(a)
             counts.append(b)
             centres.append(c)
@@ -153,6 +173,8 @@ class DigitCountingDataModule(ZooDataModule):
         test_canvas: side of the test canvases (the paper's 256).
         val_canvas: side of the validation canvases; None (default) is `canvas`.  Set it to `test_canvas` to select
             checkpoints at the size the card measures (ours; the paper states no validation protocol).
+        augment: give every training digit a random rotation (+-AUGMENT_ROTATION degrees) and scale
+            (AUGMENT_SCALE) before it is placed (ours); validation and test digits are never augmented.
         n_train, n_val, n_test: number of images (not stated in the paper).
         shard_size: images per split per shard (unit of parallel generation; part of the recipe).
         seed: dataset seed.
@@ -165,7 +187,8 @@ class DigitCountingDataModule(ZooDataModule):
     def __init__(self, dataset: str = "digits-2", canvas: int = 96, test_canvas: int = 256, n_train: int = 4000,
                  n_val: int = 400, n_test: int = 400, shard_size: int = 200, seed: int = 0, batch_size: int = 32,
                  num_workers: int = 0, data_dir: str | None = None, gen_workers: int | None = None,
-                 progress: bool = True, eval_batch_size: int | None = None, val_canvas: int | None = None):
+                 progress: bool = True, eval_batch_size: int | None = None, val_canvas: int | None = None,
+                 augment: bool = False):
         super().__init__(batch_size=batch_size, num_workers=num_workers, data_dir=data_dir, gen_workers=gen_workers,
                          progress=progress, eval_batch_size=8 if eval_batch_size is None else eval_batch_size)
         if dataset not in DATASETS:
@@ -177,6 +200,7 @@ class DigitCountingDataModule(ZooDataModule):
         if min(n_train, n_val, n_test) < 1 or shard_size < 1:
             raise ValueError("n_train, n_val, n_test and shard_size must be >= 1")
         self.dataset, self.canvas, self.test_canvas, self.val_canvas = dataset, canvas, test_canvas, val_canvas
+        self.augment = bool(augment)
         self.n_train, self.n_val, self.n_test, self.shard_size, self.seed = n_train, n_val, n_test, shard_size, seed
 
     @property
@@ -185,8 +209,9 @@ class DigitCountingDataModule(ZooDataModule):
 
     def recipe(self) -> dict:
         r = super().recipe()
-        if r["val_canvas"] is None:  # recipes from before the option keep their hash (and cached data)
-            del r["val_canvas"]
+        for k, off in (("val_canvas", None), ("augment", False)):
+            if r[k] == off:  # recipes from before the option keep their hash (and cached data)
+                del r[k]
         return r
 
     @property
@@ -198,6 +223,7 @@ class DigitCountingDataModule(ZooDataModule):
                                  sizes={"train": self.n_train, "val": self.n_val, "test": self.n_test},
                                  canvases={"train": self.canvas, "val": self.val_canvas or self.canvas,
                                            "test": self.test_canvas},
+                                 augment=self.augment,
                                  shard_size=self.shard_size)
 
     def make_splits(self, arrays: dict) -> dict:

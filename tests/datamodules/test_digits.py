@@ -111,3 +111,30 @@ def test_val_canvas_sets_the_validation_size_and_leaves_older_recipes_alone(tmp_
     assert recipe_hash(dm.recipe()) != recipe_hash(DigitCountingDataModule(**kw).recipe())
     with pytest.raises(ValueError, match="val_canvas"):
         DigitCountingDataModule(val_canvas=20, **kw)
+
+
+def test_augment_is_the_identity_at_zero_angle_and_unit_scale(monkeypatch):
+    from datamodules import digits
+
+    img = digit_pools()["train"][7][0]
+    monkeypatch.setattr(digits, "AUGMENT_ROTATION", 0.0)
+    monkeypatch.setattr(digits, "AUGMENT_SCALE", (1.0, 1.0))
+    np.testing.assert_allclose(digits._augment(img, np.random.default_rng(0)), img, atol=1e-3)
+    monkeypatch.setattr(digits, "AUGMENT_SCALE", (1.25, 1.25))  # 28 -> 35 pixels, ink ~ area
+    big = digits._augment(img, np.random.default_rng(0))
+    assert big.shape == (35, 35) and abs(big.sum() / img.astype(float).sum() - 1.25 ** 2) < 0.05
+
+
+def test_augment_touches_training_digits_only(tmp_path, monkeypatch):
+    """Every placed training digit goes through _augment once; validation and test digits never do."""
+    from datamodules import digits
+
+    calls = []
+    monkeypatch.setattr(digits, "_augment", lambda d, rng: calls.append(1) or d)
+    kw = dict(dataset="digits-2", canvas=48, test_canvas=48, n_train=6, n_val=3, n_test=4, shard_size=8,
+              progress=False, gen_workers=1, data_dir=str(tmp_path))
+    dm = DigitCountingDataModule(augment=True, **kw)
+    dm.prepare_data()
+    dm.setup()
+    assert len(calls) == int(dm.splits["train"].tensors[1].sum()) > 0
+    assert dm.recipe()["augment"] is True and "augment" not in DigitCountingDataModule(**kw).recipe()
