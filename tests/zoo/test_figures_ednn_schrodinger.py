@@ -96,3 +96,18 @@ def test_report_modules_import_without_pyplot():
 
     for m in (r1, r2, r3, r4):
         assert not hasattr(m, "plt"), m.__name__
+
+
+def test_ednn_report_speed_section_reads_the_committed_benchmark_results():
+    """`zoo reproduce ednn` ends with the speed tables built from benchmarks/results/ednn_*.json; a benchmark that
+    changes its JSON layout must not break the report (perf_ednn_inference's per-method medians once did)."""
+    import json
+
+    from zoo.reports.ednn import RESULTS, _bench_lines
+
+    text = "\n".join(_bench_lines())
+    inference = json.loads((RESULTS / "ednn_inference.json").read_text())
+    assert f"| {inference['results'][-1]['L']} |" in text
+    counting = json.loads((RESULTS / "ednn_counting.json").read_text())
+    assert all(f"| {case} |" in text for case in counting["cases"])
+    assert all(f"| {case} |" in text for case in counting.get("precision", {}))
