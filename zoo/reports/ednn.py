@@ -65,11 +65,15 @@ def _matched_iterations(x, y, steps: int | None) -> dict | None:
 
     if not steps:
         return None
+    record = RESULTS / "ednn_matched_iterations.json"  # the snapshot is a run file, not versioned: keep its result
     for ckpt in sorted((REPO / "runs/ednn/ising-f1c1/checkpoints").glob("epoch*.ckpt")):
         state = load_lightning_checkpoint(ckpt)
         if state.get("global_step") == steps:
             break
     else:
+        if record.exists():
+            rec = json.loads(record.read_text())
+            return rec if rec.get("steps") == steps else None
         return None
     # a run of either layout: hyperparameters with the old `net` switch or of the Ising class itself
     cls, args = card_class({"model": "ednn", "init_args": {k: v for k, v in state["hyper_parameters"].items()
@@ -78,8 +82,11 @@ def _matched_iterations(x, y, steps: int | None) -> dict | None:
     m.load_state_dict(state["state_dict"])
     m.eval()
     err = (m.predict_energy(x) - y).abs()
-    return {"epochs": state.get("epoch", 0) + 1, "steps": state.get("global_step"),
-            "median_abs_error": float(err.median()), "checkpoint": str(ckpt.relative_to(REPO))}
+    rec = {"epochs": state.get("epoch", 0) + 1, "steps": state.get("global_step"),
+           "median_abs_error": float(err.median()), "checkpoint": str(ckpt.relative_to(REPO)),
+           "source": "measured by zoo reproduce ednn on the hash-split test set"}
+    record.write_text(json.dumps(rec, indent=1) + "\n")
+    return rec
 
 
 def transfer_study(model, temps=TRANSFER_T, sizes=TRANSFER_L, quick: bool = False, seed: int = 7) -> list[dict]:
@@ -198,7 +205,7 @@ def _bench_lines() -> list[str]:
             lines.append(f"| {v['L']} | " + " | ".join(f"{v['median_s'][k]:.3g}" for k in methods)
                          + f" | {v['spins_per_s_table']:.3g} |")
         h = r["headline"]
-        lines += ["", f"Fitted time ~ N^a per method (all sizes): "
+        lines += ["", "Fitted time ~ N^a per method (all sizes): "
                   + ", ".join(f"{k} {e['all_sizes']:.2f}" for k, e in r["exponents"].items())
                   + f".  At L = {h['L']} the table is {h['speedup_table_vs_previous_default_dedup']['ratio_of_medians']:.0f}x "
                   f"faster than the previous default (dedup); {r['setting']['order']}.", ""]
@@ -276,7 +283,7 @@ def write_report(out_dir, quick: bool = False) -> Path:
         if mi:
             md += ["", f"Matched iterations: the c = 1 run's snapshot at the c = 2 / 3 budget ({mi['epochs']} epochs, "
                        f"{mi['steps']} steps at the same batch, `{mi['checkpoint']}`, not published) has "
-                       f"median {mi['median_abs_error']:.4g} J."]
+                       f"median {mi['median_abs_error']:.4g} J ({mi.get('source', 'measured now')})."]
         if len(order) >= 2:
             holds = all(a < b for a, b in zip(order, order[1:]))
             md += ["", f"Published checkpoints, c = 1, 2{', 3' if len(order) == 3 else ''}: "
