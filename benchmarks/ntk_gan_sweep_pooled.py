@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reproduce_ntk_gan_sweep import _boundary  # noqa: E402  (the sweep's own JSON form of a fit: NaN -> null)
 from zoo import ntk_gan_sweep as S  # noqa: E402
 
 
 def _fit(ratios, n_discs, mc, critic: str) -> dict:
-    f = S.fit_boundary(ratios, n_discs, mc, log_r=S.log_spaced(critic))
-    f["r_star"] = [None if not np.isfinite(v) else float(v) for v in f["r_star"]]
-    return f
+    return _boundary(S.fit_boundary(ratios, n_discs, mc, log_r=S.log_spaced(critic)))
 
 
 def pool(runs: list[dict], order_param: str) -> dict:

@@ -45,13 +45,14 @@ def train_step(m, opt, x, y, fn):
 
 
 def precision_step(m, opt, x, y, bf16: bool, channels_last: bool):
+    """`train_step` of the whole-image path under a bf16 autocast or not (its counts come out fp32 either way)."""
     m.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        out = m.ednn(x)
-    loss = (out.float() - y).pow(2).mean()
-    loss.backward()
-    opt.step()
-    opt.zero_grad()
+
+    def fn(z):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            return m.ednn(z)
+
+    train_step(m, opt, x, y, fn)
 
 
 PRECISIONS = {"fp32": (False, False), "bf16": (True, False), "bf16_channels_last": (True, True)}

@@ -75,9 +75,14 @@ class ZooDataModule(pl.LightningDataModule):
         self.splits: dict[str, TensorDataset] = {}
 
     # -- recipe ---------------------------------------------------------------------------------
+    # options added after datasets were published: {name: the value that reproduces the older data}; at that value
+    # the option is left out of the recipe, so those datasets keep their hash (and their cache)
+    recipe_added_options: dict = {}
+
     def recipe(self) -> dict:
         sig = inspect.signature(type(self).__init__)
-        args = {k: getattr(self, k) for k in sig.parameters if k != "self" and k not in LOADER_ARGS}
+        args = {k: getattr(self, k) for k in sig.parameters if k != "self" and k not in LOADER_ARGS
+                and not (k in self.recipe_added_options and getattr(self, k) == self.recipe_added_options[k])}
         return {"dataset": self.name, "version": getattr(self, "version", 1), **args}
 
     @property

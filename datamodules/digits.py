@@ -182,6 +182,7 @@ class DigitCountingDataModule(ZooDataModule):
     """
 
     name = "digits"
+    recipe_added_options = {"val_canvas": None, "augment": False}
     model_links = {}
 
     def __init__(self, dataset: str = "digits-2", canvas: int = 96, test_canvas: int = 256, n_train: int = 4000,
@@ -206,13 +207,6 @@ class DigitCountingDataModule(ZooDataModule):
     @property
     def n_classes(self) -> int:
         return len(DATASETS[self.dataset]["digits"])
-
-    def recipe(self) -> dict:
-        r = super().recipe()
-        for k, off in (("val_canvas", None), ("augment", False)):
-            if r[k] == off:  # recipes from before the option keep their hash (and cached data)
-                del r[k]
-        return r
 
     @property
     def n_shards(self) -> int:

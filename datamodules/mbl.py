@@ -107,6 +107,8 @@ class MBLDataModule(ZooDataModule):
     """
 
     name = "mbl"
+    # `ed` = "exact" is the path of every dataset made before `ed` existed: same recipe, same hash
+    recipe_added_options = {"ed": "exact"}
     version = 1
     model_links = {"L": "L", "region_size": "region_size", "n_delta": "n_delta", "n_lambda": "n_lambda",
                    "delta_range": "delta_range", "lambda_range": "lambda_range", "n_per_point": "n_per_point"}
@@ -171,8 +173,6 @@ class MBLDataModule(ZooDataModule):
 
     def recipe(self) -> dict:
         r = super().recipe()
-        if r.get("ed") == "exact":  # the path of every dataset made before `ed` existed: same recipe, same hash
-            del r["ed"]
         return {k: v for k, v in r.items() if k not in MBL_LOADER_ARGS | LOADER_ARGS}
 
     # -- the grid -------------------------------------------------------------------------------

@@ -363,10 +363,9 @@ class CountTileCNN(_ConvStack):
         h = h[..., :nh, :nw]
         fc1, fc2 = self.head[1], self.head[3]
         h = F.relu(F.conv2d(h, fc1.weight[:, :, None, None], fc1.bias))  # the dense layers as 1 x 1 convolutions
-        # the output layer in fp32 even under a bf16 autocast, as FP32Linear does on the tile path: a tile's count is
-        # summed over ~10^3 tiles, and the zero-background subtraction must cancel empty tiles to fp32 accuracy
-        with torch.autocast(h.device.type, enabled=False):
-            out = F.conv2d(h.float(), fc2.weight.float()[:, :, None, None], fc2.bias.float())
+        # the output layer itself (FP32Linear) on the channel axis: fp32 even under a bf16 autocast, as on the tile
+        # path, since a count is summed over ~10^3 tiles and empty tiles must cancel the zero background exactly
+        out = fc2(h.movedim(1, -1)).movedim(-1, 1)
         if self.zero_background:
             out = out - self._background(padded)[:, :, None, None]
         return out
